@@ -1,0 +1,83 @@
+//! Admin endpoints for people and test harnesses, outside the AWS API (no SigV4; the server
+//! listens on loopback by default):
+//! - `GET  /_secretsd/health` → `{"status":"ok","version":"…"}`
+//! - `POST /_secretsd/reset` (and moto's `POST /moto-api/reset`) → wipes every secret
+//! - `GET  /_secretsd/clock` → the server's time; `POST /_secretsd/clock` with
+//!   `{"advance_seconds": N}` or `{"epoch_seconds": T}` moves it (recovery windows, schedules)
+
+use crate::api::{self, Ctx};
+use crate::error::ApiError;
+use crate::protocol;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Method, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn is_admin_path(path: &str) -> bool {
+    path.starts_with("/_secretsd/") || path.starts_with("/moto-api/")
+}
+
+fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut response = protocol::success_response(Bytes::from(value.to_string()));
+    *response.status_mut() = status;
+    response
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockChange {
+    advance_seconds: Option<f64>,
+    epoch_seconds: Option<f64>,
+}
+
+pub async fn handle(ctx: &Ctx, method: &Method, path: &str, body: &[u8]) -> Response<Full<Bytes>> {
+    let result = match (method, path) {
+        (&Method::GET, "/_secretsd/health") => Ok(json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+        })),
+        (&Method::POST, "/_secretsd/reset" | "/moto-api/reset") => {
+            ctx.store.reset().await.map(|_| json!({"status": "ok"}))
+        }
+        (&Method::GET, "/_secretsd/clock") => Ok(clock_state(ctx)),
+        (&Method::POST, "/_secretsd/clock") => set_clock(ctx, body).await,
+        _ => {
+            return json_response(
+                StatusCode::NOT_FOUND,
+                json!({"__type": "NotFound", "Message": format!("No admin endpoint {method} {path}.")}),
+            )
+        }
+    };
+    match result {
+        Ok(value) => json_response(StatusCode::OK, value),
+        Err(e) => protocol::error_response(&e),
+    }
+}
+
+fn clock_state(ctx: &Ctx) -> serde_json::Value {
+    json!({
+        "epoch_seconds": ctx.clock.now_millis() as f64 / 1000.0,
+        "offset_seconds": ctx.clock.offset_millis() as f64 / 1000.0,
+    })
+}
+
+async fn set_clock(ctx: &Ctx, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let change: ClockChange = serde_json::from_slice(body).map_err(|e| {
+        ApiError::serialization(format!(
+            "expected {{\"advance_seconds\": N}} or {{\"epoch_seconds\": T}}: {e}"
+        ))
+    })?;
+    match (change.advance_seconds, change.epoch_seconds) {
+        (Some(s), None) if s.is_finite() => ctx.clock.advance_millis((s * 1000.0) as i64),
+        (None, Some(t)) if t.is_finite() => ctx.clock.set_millis((t * 1000.0) as i64),
+        _ => {
+            return Err(ApiError::serialization(
+                "give exactly one of advance_seconds or epoch_seconds",
+            ))
+        }
+    }
+    // Moving time may end recovery windows: purge now rather than at the next sweep.
+    api::purge_due_deletions(ctx).await?;
+    Ok(clock_state(ctx))
+}

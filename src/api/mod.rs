@@ -1,0 +1,276 @@
+//! The operations. Each is one async function `op(ctx, caller, input) -> Result<output>`; the
+//! families live in their own files. Shared lookup and value-writing rules live here, once.
+
+pub mod random;
+pub mod secrets;
+pub mod values;
+
+use crate::auth::credentials::Credentials;
+use crate::auth::Caller;
+use crate::clock::Clock;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::model::arn::{self, SecretKey, SecretRef};
+use crate::model::secret::{Secret, SecretValue, Version};
+use crate::model::stages;
+use crate::model::validate::Constraints;
+use crate::protocol::shapes::Blob;
+use crate::protocol::{self, Operation};
+use crate::store::{SecretTxn, Store};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::future::Future;
+
+/// What every operation can reach: the store, the clock and the credentials.
+pub struct Ctx {
+    pub store: Store,
+    pub clock: Clock,
+    pub credentials: Credentials,
+}
+
+/// Runs one operation on a raw request body and returns the raw response body.
+pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) -> ApiResult<Bytes> {
+    use Operation::*;
+    match op {
+        CreateSecret => call(body, |i| secrets::create_secret(ctx, caller, i)).await,
+        DescribeSecret => call(body, |i| secrets::describe_secret(ctx, caller, i)).await,
+        UpdateSecret => call(body, |i| secrets::update_secret(ctx, caller, i)).await,
+        DeleteSecret => call(body, |i| secrets::delete_secret(ctx, caller, i)).await,
+        RestoreSecret => call(body, |i| secrets::restore_secret(ctx, caller, i)).await,
+        GetSecretValue => call(body, |i| values::get_secret_value(ctx, caller, i)).await,
+        PutSecretValue => call(body, |i| values::put_secret_value(ctx, caller, i)).await,
+        ListSecretVersionIds => {
+            call(body, |i| values::list_secret_version_ids(ctx, caller, i)).await
+        }
+        UpdateSecretVersionStage => {
+            call(body, |i| {
+                values::update_secret_version_stage(ctx, caller, i)
+            })
+            .await
+        }
+        GetRandomPassword => call(body, |i| async { random::get_random_password(i) }).await,
+        other => Err(ApiError::new(
+            ErrorCode::UnknownOperation,
+            format!("secretsd does not implement {} yet.", other.name()),
+        )),
+    }
+}
+
+async fn call<I, O, F, Fut>(body: &[u8], op: F) -> ApiResult<Bytes>
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    F: FnOnce(I) -> Fut,
+    Fut: Future<Output = ApiResult<O>>,
+{
+    let input: I = protocol::decode(body)?;
+    let output = op(input).await?;
+    protocol::encode(&output)
+}
+
+/// Resolves a `SecretId` to the key of the secret it names in the caller's partition, and the
+/// exact ARN it must have when the id was a full ARN. An ARN of another account or region names
+/// nothing the caller can reach (ARCHITECTURE invariant 5).
+fn resolve(caller: &Caller, secret_id: &str) -> ApiResult<(SecretKey, Option<String>)> {
+    let (key, arn) = match arn::parse_secret_id(secret_id)? {
+        SecretRef::Name(name) => (
+            SecretKey {
+                account: caller.account.clone(),
+                region: caller.region.clone(),
+                name,
+            },
+            None,
+        ),
+        SecretRef::FullArn { key, arn } => (key, Some(arn)),
+        SecretRef::PartialArn { key } => (key, None),
+    };
+    if key.account != caller.account || key.region != caller.region {
+        return Err(ApiError::secret_not_found());
+    }
+    Ok((key, arn))
+}
+
+/// A record counts as existing unless its deletion time has passed (the sweeper removes it soon;
+/// until then it must already behave as gone).
+fn live(ctx: &Ctx, secret: Option<&Secret>, arn: Option<&str>) -> bool {
+    match secret {
+        Some(s) => {
+            s.deleted_ms.is_none_or(|at| at > ctx.clock.now_millis())
+                && arn.is_none_or(|arn| arn == s.arn)
+        }
+        None => false,
+    }
+}
+
+/// Reads the secret a `SecretId` names, without locking it.
+pub(crate) fn load(ctx: &Ctx, caller: &Caller, secret_id: &str) -> ApiResult<Secret> {
+    let (key, arn) = resolve(caller, secret_id)?;
+    match ctx.store.get(&key)? {
+        Some(secret) if live(ctx, Some(&secret), arn.as_deref()) => Ok(secret),
+        _ => Err(ApiError::secret_not_found()),
+    }
+}
+
+/// Opens a change to the existing secret a `SecretId` names; the returned copy is the one to
+/// modify and commit.
+pub(crate) async fn begin_existing<'a>(
+    ctx: &'a Ctx,
+    caller: &Caller,
+    secret_id: &str,
+) -> ApiResult<(SecretTxn<'a>, Secret)> {
+    let (key, arn) = resolve(caller, secret_id)?;
+    let txn = ctx.store.begin(&key).await?;
+    match txn.current() {
+        Some(secret) if live(ctx, Some(secret), arn.as_deref()) => {
+            let secret = secret.clone();
+            Ok((txn, secret))
+        }
+        _ => Err(ApiError::secret_not_found()),
+    }
+}
+
+/// Like `begin_existing`, for operations that AWS refuses on a secret scheduled for deletion.
+pub(crate) async fn begin_active<'a>(
+    ctx: &'a Ctx,
+    caller: &Caller,
+    secret_id: &str,
+) -> ApiResult<(SecretTxn<'a>, Secret)> {
+    let (txn, secret) = begin_existing(ctx, caller, secret_id).await?;
+    if secret.is_scheduled_for_deletion() {
+        return Err(ApiError::marked_for_deletion());
+    }
+    Ok((txn, secret))
+}
+
+/// `SecretId`: required, 1–2048 characters, on every operation that takes one.
+pub(crate) fn check_secret_id(c: &mut Constraints, secret_id: Option<&str>) {
+    c.required("secretId", secret_id)
+        .length("secretId", secret_id, 1, 2048);
+}
+
+/// For operations whose only constrained member is `SecretId`.
+pub(crate) fn only_secret_id(secret_id: Option<&str>) -> ApiResult<&str> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, secret_id);
+    c.finish()?;
+    Ok(secret_id.unwrap_or_default())
+}
+
+const TOKEN_REQUIRED: &str =
+    "You must provide a ClientRequestToken value. We recommend a UUID-type value.";
+
+/// `SecretString` / `SecretBinary` of Create/Put/UpdateSecret: at most one of them.
+pub(crate) fn secret_value(
+    string: Option<String>,
+    binary: Option<Blob>,
+) -> ApiResult<Option<SecretValue>> {
+    match (string, binary) {
+        (Some(_), Some(_)) => Err(ApiError::invalid_parameter(
+            "You can't specify both a binary secret value and a string secret value in the same secret.",
+        )),
+        (Some(s), None) => Ok(Some(SecretValue::String(s))),
+        (None, Some(b)) => Ok(Some(SecretValue::Binary(b.0))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The version a write produced, and whether it was an idempotent replay.
+pub(crate) struct Written {
+    pub version_id: String,
+    pub stages: Vec<String>,
+}
+
+/// Writes a new value under `token` (Create/Put/UpdateSecret share these rules, spec §3.2):
+/// - the token names an existing version with the same value → replay, nothing changes;
+///   with another value → `ResourceExistsException`;
+/// - the token names the value-less `AWSPENDING` placeholder → its value is filled in;
+/// - otherwise a new version is created, labelled, and old deprecated versions are pruned.
+pub(crate) fn write_value(
+    txn: &mut SecretTxn<'_>,
+    secret: &mut Secret,
+    token: Option<&str>,
+    value: &SecretValue,
+    requested_stages: Option<&[String]>,
+    now_ms: i64,
+) -> ApiResult<Written> {
+    let token = token.ok_or_else(|| ApiError::invalid_request(TOKEN_REQUIRED))?;
+    let existing = secret.version(token).cloned();
+    match existing {
+        Some(version) if version.has_value => {
+            if txn.read_value(secret, &version)? == *value {
+                return Ok(Written {
+                    version_id: version.id,
+                    stages: version.stages,
+                });
+            }
+            Err(ApiError::new(
+                ErrorCode::ResourceExists,
+                format!(
+                    "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {}.",
+                    secret.arn
+                ),
+            ))
+        }
+        Some(_) => {
+            // The rotation placeholder: fill it in.
+            let kms_key_id = secret.kms_key_id.clone();
+            if let Some(v) = secret.version_mut(token) {
+                v.has_value = true;
+                v.kms_key_id = kms_key_id;
+            }
+            finish_write(txn, secret, token, value, requested_stages, now_ms)
+        }
+        None => {
+            secret.versions.push(Version {
+                id: token.to_string(),
+                created_ms: now_ms,
+                last_accessed_ms: None,
+                stages: Vec::new(),
+                kms_key_id: secret.kms_key_id.clone(),
+                has_value: true,
+            });
+            finish_write(txn, secret, token, value, requested_stages, now_ms)
+        }
+    }
+}
+
+fn finish_write(
+    txn: &mut SecretTxn<'_>,
+    secret: &mut Secret,
+    token: &str,
+    value: &SecretValue,
+    requested_stages: Option<&[String]>,
+    now_ms: i64,
+) -> ApiResult<Written> {
+    stages::label_new_value(&mut secret.versions, token, requested_stages)?;
+    stages::prune(&mut secret.versions, now_ms)?;
+    txn.put_value(secret, token, value);
+    secret.last_changed_ms = now_ms;
+    let stages = secret
+        .version(token)
+        .map(|v| v.stages.clone())
+        .unwrap_or_default();
+    Ok(Written {
+        version_id: token.to_string(),
+        stages,
+    })
+}
+
+/// Removes secrets whose recovery window has ended. Returns how many were purged.
+pub async fn purge_due_deletions(ctx: &Ctx) -> ApiResult<usize> {
+    let now = ctx.clock.now_millis();
+    let due = ctx.store.due_deletions(now, 1000)?;
+    let mut purged = 0;
+    for key in due {
+        let txn = ctx.store.begin(&key).await?;
+        let expired = txn
+            .current()
+            .is_some_and(|s| s.deleted_ms.is_some_and(|at| at <= now));
+        if expired {
+            txn.commit(None).await?;
+            tracing::info!(secret = %key.name, account = %key.account, region = %key.region, "purged secret after its recovery window");
+            purged += 1;
+        }
+    }
+    Ok(purged)
+}

@@ -1,0 +1,433 @@
+//! The secret lifecycle: CreateSecret, DescribeSecret, UpdateSecret, DeleteSecret,
+//! RestoreSecret (spec §3.1).
+
+use super::{
+    begin_active, begin_existing, check_secret_id, load, only_secret_id, resolve, secret_value,
+    write_value, Ctx,
+};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::model::arn::{self, SecretKey};
+use crate::model::secret::{Secret, Tag, DEFAULT_KMS_KEY};
+use crate::model::validate::{self, Constraints};
+use crate::protocol::shapes::{Blob, EpochSeconds};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagShape {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplicaRegion {
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateSecretInput {
+    pub name: Option<String>,
+    pub client_request_token: Option<String>,
+    pub description: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub secret_binary: Option<Blob>,
+    pub secret_string: Option<String>,
+    pub tags: Option<Vec<TagShape>>,
+    pub add_replica_regions: Option<Vec<ReplicaRegion>>,
+    pub force_overwrite_replica_secret: Option<bool>,
+    #[serde(rename = "Type")]
+    pub secret_type: Option<String>,
+    #[serde(rename = "CrossAccountPrimaryARN")]
+    pub cross_account_primary_arn: Option<String>,
+}
+
+/// ARN + Name (+ VersionId): the answer of Create/Update/Delete/Restore.
+#[derive(Debug, Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretRefOutput {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_date: Option<EpochSeconds>,
+}
+
+fn refers_to(secret: &Secret) -> SecretRefOutput {
+    SecretRefOutput {
+        arn: secret.arn.clone(),
+        name: secret.name.clone(),
+        ..Default::default()
+    }
+}
+
+/// Checks shared by the members that Create/UpdateSecret have in common.
+fn check_common(
+    c: &mut Constraints,
+    token: Option<&str>,
+    description: Option<&str>,
+    kms_key_id: Option<&str>,
+    string: Option<&str>,
+    binary: Option<&Blob>,
+    secret_type: Option<&str>,
+) {
+    c.length("clientRequestToken", token, 32, 64)
+        .length("description", description, 0, 2048)
+        .length("kmsKeyId", kms_key_id, 0, 2048)
+        .sensitive_length("secretString", string, 1, 65536)
+        .blob_length("secretBinary", binary.map(|b| b.0.as_slice()), 1, 65536)
+        .length("type", secret_type, 0, 256);
+}
+
+/// `""` and the AWS-managed key both mean "the default key", which AWS does not echo.
+fn kms_key(input: Option<String>) -> Option<String> {
+    input.filter(|k| !k.is_empty() && k != DEFAULT_KMS_KEY && k != "alias/aws/secretsmanager")
+}
+
+fn check_tags(c: &mut Constraints, tags: Option<&[TagShape]>) -> ApiResult<Vec<Tag>> {
+    let Some(tags) = tags else {
+        return Ok(Vec::new());
+    };
+    c.items("tags", Some(tags), 0, 50);
+    let mut out = Vec::with_capacity(tags.len());
+    for (i, tag) in tags.iter().enumerate() {
+        let key_path = format!("tags.{}.member.key", i + 1);
+        let value_path = format!("tags.{}.member.value", i + 1);
+        c.required(&key_path, tag.key.as_ref())
+            .length(&key_path, tag.key.as_deref(), 1, 128)
+            .length(&value_path, tag.value.as_deref(), 0, 256);
+        let key = tag.key.clone().unwrap_or_default();
+        if key.starts_with("aws:") {
+            return Err(ApiError::invalid_parameter(format!(
+                "You can't modify system tags. Tag key: '{key}'."
+            )));
+        }
+        out.retain(|t: &Tag| t.key != key);
+        out.push(Tag {
+            key,
+            value: tag.value.clone().unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+pub async fn create_secret(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: CreateSecretInput,
+) -> ApiResult<SecretRefOutput> {
+    let mut c = Constraints::new();
+    c.required("name", input.name.as_ref())
+        .length("name", input.name.as_deref(), 1, 512);
+    check_common(
+        &mut c,
+        input.client_request_token.as_deref(),
+        input.description.as_deref(),
+        input.kms_key_id.as_deref(),
+        input.secret_string.as_deref(),
+        input.secret_binary.as_ref(),
+        input.secret_type.as_deref(),
+    );
+    let tags = check_tags(&mut c, input.tags.as_deref())?;
+    c.finish()?;
+    let name = input.name.unwrap_or_default();
+    validate::new_name(&name)?;
+    if input
+        .add_replica_regions
+        .as_ref()
+        .is_some_and(|r| !r.is_empty())
+        || input.cross_account_primary_arn.is_some()
+    {
+        return Err(ApiError::invalid_request(
+            "secretsd does not support replication to other Regions or accounts yet.",
+        ));
+    }
+    let value = secret_value(input.secret_string, input.secret_binary)?;
+
+    let key = SecretKey {
+        account: caller.account.clone(),
+        region: caller.region.clone(),
+        name: name.clone(),
+    };
+    let mut txn = ctx.store.begin(&key).await?;
+    let now = ctx.clock.now_millis();
+    if let Some(existing) = txn.current().filter(|s| super::live(ctx, Some(s), None)) {
+        if existing.is_scheduled_for_deletion() {
+            return Err(ApiError::invalid_request(
+                "You can't create this secret because a secret with this name is already scheduled for deletion.",
+            ));
+        }
+        // Same token and same value is a retry of this very call: answer it again.
+        if let (Some(token), Some(value)) = (input.client_request_token.as_deref(), &value) {
+            if let Some(version) = existing.version(token).filter(|v| v.has_value) {
+                if txn.read_value(existing, version)? == *value {
+                    return Ok(SecretRefOutput {
+                        version_id: Some(version.id.clone()),
+                        ..refers_to(existing)
+                    });
+                }
+                return Err(ApiError::new(
+                    ErrorCode::ResourceExists,
+                    format!("You can't use ClientRequestToken {token} because that value is already in use for a version of secret {}.", existing.arn),
+                ));
+            }
+        }
+        return Err(ApiError::new(
+            ErrorCode::ResourceExists,
+            format!("The operation failed because the secret {name} already exists."),
+        ));
+    }
+
+    let mut secret = Secret {
+        arn: arn::secret_arn(&key, &arn::random_suffix()),
+        name,
+        account: key.account.clone(),
+        region: key.region.clone(),
+        description: input.description.filter(|d| !d.is_empty()),
+        kms_key_id: kms_key(input.kms_key_id),
+        secret_type: input.secret_type.filter(|t| !t.is_empty()),
+        tags: (!tags.is_empty()).then_some(tags),
+        created_ms: now,
+        last_changed_ms: now,
+        last_accessed_ms: None,
+        deleted_ms: None,
+        versions: Vec::new(),
+    };
+    let mut output_version = None;
+    if let Some(value) = &value {
+        let written = write_value(
+            &mut txn,
+            &mut secret,
+            input.client_request_token.as_deref(),
+            value,
+            None,
+            now,
+        )?;
+        output_version = Some(written.version_id);
+    }
+    txn.commit(Some(&secret)).await?;
+    Ok(SecretRefOutput {
+        version_id: output_version,
+        ..refers_to(&secret)
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretIdInput {
+    pub secret_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeSecretOutput {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub secret_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_changed_date: Option<EpochSeconds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_accessed_date: Option<EpochSeconds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_date: Option<EpochSeconds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<TagShape>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_ids_to_stages: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<EpochSeconds>,
+}
+
+/// DescribeSecret's view of a secret: only members that have a value (spec §3.1).
+pub fn describe(secret: &Secret) -> DescribeSecretOutput {
+    let stages: BTreeMap<String, Vec<String>> = secret
+        .versions
+        .iter()
+        .filter(|v| !v.is_deprecated())
+        .map(|v| (v.id.clone(), v.stages.clone()))
+        .collect();
+    DescribeSecretOutput {
+        arn: secret.arn.clone(),
+        name: secret.name.clone(),
+        secret_type: secret.secret_type.clone(),
+        description: secret.description.clone(),
+        kms_key_id: secret.kms_key_id.clone(),
+        last_changed_date: Some(EpochSeconds(secret.last_changed_ms)),
+        last_accessed_date: secret.last_accessed_ms.map(EpochSeconds),
+        deleted_date: secret.deleted_ms.map(EpochSeconds),
+        tags: secret.tags.as_ref().map(|tags| {
+            tags.iter()
+                .map(|t| TagShape {
+                    key: Some(t.key.clone()),
+                    value: Some(t.value.clone()),
+                })
+                .collect()
+        }),
+        version_ids_to_stages: (!stages.is_empty()).then_some(stages),
+        created_date: Some(EpochSeconds(secret.created_ms)),
+    }
+}
+
+pub async fn describe_secret(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: SecretIdInput,
+) -> ApiResult<DescribeSecretOutput> {
+    let secret = load(ctx, caller, only_secret_id(input.secret_id.as_deref())?)?;
+    Ok(describe(&secret))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateSecretInput {
+    pub secret_id: Option<String>,
+    pub client_request_token: Option<String>,
+    pub description: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub secret_binary: Option<Blob>,
+    pub secret_string: Option<String>,
+    #[serde(rename = "Type")]
+    pub secret_type: Option<String>,
+}
+
+pub async fn update_secret(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: UpdateSecretInput,
+) -> ApiResult<SecretRefOutput> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, input.secret_id.as_deref());
+    check_common(
+        &mut c,
+        input.client_request_token.as_deref(),
+        input.description.as_deref(),
+        input.kms_key_id.as_deref(),
+        input.secret_string.as_deref(),
+        input.secret_binary.as_ref(),
+        input.secret_type.as_deref(),
+    );
+    c.finish()?;
+    let value = secret_value(input.secret_string, input.secret_binary)?;
+    let (mut txn, mut secret) =
+        begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    let now = ctx.clock.now_millis();
+    if let Some(description) = input.description {
+        secret.description = Some(description).filter(|d| !d.is_empty());
+    }
+    if input.kms_key_id.is_some() {
+        secret.kms_key_id = kms_key(input.kms_key_id);
+    }
+    if let Some(secret_type) = input.secret_type {
+        secret.secret_type = Some(secret_type).filter(|t| !t.is_empty());
+    }
+    secret.last_changed_ms = now;
+    let mut version_id = None;
+    if let Some(value) = &value {
+        let written = write_value(
+            &mut txn,
+            &mut secret,
+            input.client_request_token.as_deref(),
+            value,
+            None,
+            now,
+        )?;
+        version_id = Some(written.version_id);
+    }
+    txn.commit(Some(&secret)).await?;
+    Ok(SecretRefOutput {
+        version_id,
+        ..refers_to(&secret)
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteSecretInput {
+    pub secret_id: Option<String>,
+    pub recovery_window_in_days: Option<i64>,
+    pub force_delete_without_recovery: Option<bool>,
+}
+
+pub async fn delete_secret(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: DeleteSecretInput,
+) -> ApiResult<SecretRefOutput> {
+    let secret_id = only_secret_id(input.secret_id.as_deref())?;
+    // The range is checked before the combination (real AWS text for window 0 + force).
+    if let Some(days) = input.recovery_window_in_days {
+        if !(7..=30).contains(&days) {
+            return Err(ApiError::invalid_parameter(
+                "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
+            ));
+        }
+    }
+    let force = input.force_delete_without_recovery.unwrap_or(false);
+    if force && input.recovery_window_in_days.is_some() {
+        return Err(ApiError::invalid_parameter(
+            "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+        ));
+    }
+    let now = ctx.clock.now_millis();
+
+    if force {
+        let (key, _) = resolve(caller, secret_id)?;
+        return match begin_existing(ctx, caller, secret_id).await {
+            Ok((txn, secret)) => {
+                txn.commit(None).await?;
+                Ok(SecretRefOutput {
+                    deletion_date: Some(EpochSeconds(now)),
+                    ..refers_to(&secret)
+                })
+            }
+            // AWS answers a forced delete of a missing secret as if it had existed.
+            Err(e) if e.code == ErrorCode::ResourceNotFound => Ok(SecretRefOutput {
+                arn: arn::secret_arn(&key, &arn::random_suffix()),
+                name: secret_id.to_string(),
+                deletion_date: Some(EpochSeconds(now)),
+                version_id: None,
+            }),
+            Err(e) => Err(e),
+        };
+    }
+
+    let (txn, mut secret) = begin_existing(ctx, caller, secret_id).await?;
+    if secret.is_scheduled_for_deletion() {
+        return Err(ApiError::invalid_request(
+            "You tried to perform the operation on a secret that's currently marked deleted.",
+        ));
+    }
+    let at = now + input.recovery_window_in_days.unwrap_or(30) * DAY_MS;
+    secret.deleted_ms = Some(at);
+    txn.commit(Some(&secret)).await?;
+    Ok(SecretRefOutput {
+        deletion_date: Some(EpochSeconds(at)),
+        ..refers_to(&secret)
+    })
+}
+
+pub async fn restore_secret(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: SecretIdInput,
+) -> ApiResult<SecretRefOutput> {
+    let secret_id = only_secret_id(input.secret_id.as_deref())?;
+    let (txn, mut secret) = begin_existing(ctx, caller, secret_id).await?;
+    if secret.deleted_ms.take().is_some() {
+        txn.commit(Some(&secret)).await?;
+    }
+    Ok(refers_to(&secret))
+}

@@ -1,0 +1,361 @@
+//! Values and versions: GetSecretValue, PutSecretValue, ListSecretVersionIds,
+//! UpdateSecretVersionStage (spec §3.2).
+
+use super::{begin_active, check_secret_id, load, secret_value, write_value, Ctx};
+use crate::auth::Caller;
+use crate::clock::day_start_millis;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::model::secret::{Secret, SecretValue, Version, AWSCURRENT};
+use crate::model::stages;
+use crate::model::validate::Constraints;
+use crate::protocol::shapes::{Blob, EpochSeconds};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetSecretValueInput {
+    pub secret_id: Option<String>,
+    pub version_id: Option<String>,
+    pub version_stage: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetSecretValueOutput {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+    pub version_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_binary: Option<Blob>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_string: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub version_stages: Vec<String>,
+    pub created_date: EpochSeconds,
+}
+
+/// The version a read asks for: by id, by label (default `AWSCURRENT`), or both, which must agree.
+fn select_version<'s>(
+    secret: &'s Secret,
+    version_id: Option<&str>,
+    version_stage: Option<&str>,
+) -> ApiResult<&'s Version> {
+    match version_id {
+        Some(id) => {
+            let version = secret.version(id).filter(|v| v.has_value).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::ResourceNotFound,
+                    format!(
+                        "Secrets Manager can't find the specified secret value for VersionId: {id}"
+                    ),
+                )
+            })?;
+            if version_stage.is_some_and(|stage| !version.has_stage(stage)) {
+                return Err(ApiError::invalid_request(
+                    "You provided a VersionStage that is not associated to the provided VersionId.",
+                ));
+            }
+            Ok(version)
+        }
+        None => {
+            let stage = version_stage.unwrap_or(AWSCURRENT);
+            secret
+                .version_with_stage(stage)
+                .filter(|v| v.has_value)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::ResourceNotFound,
+                        format!("Secrets Manager can't find the specified secret value for staging label: {stage}"),
+                    )
+                })
+        }
+    }
+}
+
+pub async fn get_secret_value(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: GetSecretValueInput,
+) -> ApiResult<GetSecretValueOutput> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, input.secret_id.as_deref());
+    c.length("versionId", input.version_id.as_deref(), 32, 64)
+        .length("versionStage", input.version_stage.as_deref(), 1, 256)
+        .finish()?;
+    let secret = load(ctx, caller, input.secret_id.as_deref().unwrap_or_default())?;
+    if secret.is_scheduled_for_deletion() {
+        return Err(ApiError::marked_for_deletion());
+    }
+    let version = select_version(
+        &secret,
+        input.version_id.as_deref(),
+        input.version_stage.as_deref(),
+    )?;
+    let value = ctx.store.read_value(&secret, version)?;
+    record_access(ctx, &secret, &version.id).await?;
+    let (secret_string, secret_binary) = match value {
+        SecretValue::String(s) => (Some(s), None),
+        SecretValue::Binary(b) => (None, Some(Blob(b))),
+    };
+    Ok(GetSecretValueOutput {
+        arn: secret.arn.clone(),
+        name: secret.name.clone(),
+        version_id: version.id.clone(),
+        secret_binary,
+        secret_string,
+        version_stages: version.stages.clone(),
+        created_date: EpochSeconds(version.created_ms),
+    })
+}
+
+/// Sets the secret's and the version's `LastAccessedDate` (day granularity). Only the first read
+/// of a day writes, and without waiting for the disk: losing it in a crash breaks no promise,
+/// and reads stay as fast as reads.
+async fn record_access(ctx: &Ctx, secret: &Secret, version_id: &str) -> ApiResult<()> {
+    let today = day_start_millis(ctx.clock.now_millis());
+    let up_to_date = secret.last_accessed_ms == Some(today)
+        && secret
+            .version(version_id)
+            .is_some_and(|v| v.last_accessed_ms == Some(today));
+    if up_to_date {
+        return Ok(());
+    }
+    let txn = ctx.store.begin(&secret.key()).await?;
+    if let Some(mut current) = txn.current().filter(|s| s.arn == secret.arn).cloned() {
+        if current.touch(version_id, today) {
+            txn.commit_unflushed(&current)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutSecretValueInput {
+    pub secret_id: Option<String>,
+    pub client_request_token: Option<String>,
+    pub secret_binary: Option<Blob>,
+    pub secret_string: Option<String>,
+    pub version_stages: Option<Vec<String>>,
+    pub rotation_token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutSecretValueOutput {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+    pub version_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub version_stages: Vec<String>,
+}
+
+/// `VersionStages`: 1–20 labels of 1–256 characters.
+fn check_stages(c: &mut Constraints, path: &str, stages: Option<&[String]>) {
+    c.items(path, stages, 1, 20);
+    for (i, stage) in stages.unwrap_or_default().iter().enumerate() {
+        c.length(&format!("{path}.{}.member", i + 1), Some(stage), 1, 256);
+    }
+}
+
+pub async fn put_secret_value(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: PutSecretValueInput,
+) -> ApiResult<PutSecretValueOutput> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, input.secret_id.as_deref());
+    c.length(
+        "clientRequestToken",
+        input.client_request_token.as_deref(),
+        32,
+        64,
+    )
+    .sensitive_length("secretString", input.secret_string.as_deref(), 1, 65536)
+    .blob_length(
+        "secretBinary",
+        input.secret_binary.as_ref().map(|b| b.0.as_slice()),
+        1,
+        65536,
+    )
+    .sensitive_length("rotationToken", input.rotation_token.as_deref(), 36, 256);
+    check_stages(&mut c, "versionStages", input.version_stages.as_deref());
+    c.finish()?;
+    let value = secret_value(input.secret_string, input.secret_binary)?.ok_or_else(|| {
+        ApiError::invalid_request("You must provide either SecretString or SecretBinary.")
+    })?;
+    let (mut txn, mut secret) =
+        begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    let now = ctx.clock.now_millis();
+    let written = write_value(
+        &mut txn,
+        &mut secret,
+        input.client_request_token.as_deref(),
+        &value,
+        input.version_stages.as_deref(),
+        now,
+    )?;
+    txn.commit(Some(&secret)).await?;
+    Ok(PutSecretValueOutput {
+        arn: secret.arn,
+        name: secret.name,
+        version_id: written.version_id,
+        version_stages: written.stages,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListSecretVersionIdsInput {
+    pub secret_id: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub include_deprecated: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VersionEntry {
+    pub version_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub version_stages: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_accessed_date: Option<EpochSeconds>,
+    pub created_date: EpochSeconds,
+    pub kms_key_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListSecretVersionIdsOutput {
+    pub versions: Vec<VersionEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+}
+
+/// Page tokens are opaque to clients: base64 of `v1:<offset>`.
+fn encode_page_token(offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{offset}"))
+}
+
+fn decode_page_token(token: &str) -> ApiResult<usize> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("v1:")?.parse().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidNextToken,
+                "The NextToken value is invalid.",
+            )
+        })
+}
+
+pub async fn list_secret_version_ids(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: ListSecretVersionIdsInput,
+) -> ApiResult<ListSecretVersionIdsOutput> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, input.secret_id.as_deref());
+    c.range("maxResults", input.max_results, 1, 100)
+        .length("nextToken", input.next_token.as_deref(), 1, 4096)
+        .finish()?;
+    let secret = load(ctx, caller, input.secret_id.as_deref().unwrap_or_default())?;
+    let offset = match input.next_token.as_deref() {
+        Some(token) => decode_page_token(token)?,
+        None => 0,
+    };
+    let include_deprecated = input.include_deprecated.unwrap_or(false);
+    // Only versions with a value: the rotation placeholder is not listed (spec §3.2).
+    let listed: Vec<&Version> = secret
+        .versions
+        .iter()
+        .filter(|v| v.has_value && (include_deprecated || !v.is_deprecated()))
+        .collect();
+    let page_size = input.max_results.unwrap_or(100) as usize;
+    let end = (offset + page_size).min(listed.len());
+    let versions = listed
+        .get(offset.min(listed.len())..end)
+        .unwrap_or_default()
+        .iter()
+        .map(|v| VersionEntry {
+            version_id: v.id.clone(),
+            version_stages: v.stages.clone(),
+            last_accessed_date: v.last_accessed_ms.map(EpochSeconds),
+            created_date: EpochSeconds(v.created_ms),
+            kms_key_ids: vec![v
+                .kms_key_id
+                .clone()
+                .unwrap_or_else(|| "DefaultEncryptionKey".to_string())],
+        })
+        .collect();
+    Ok(ListSecretVersionIdsOutput {
+        versions,
+        next_token: (end < listed.len()).then(|| encode_page_token(end)),
+        arn: secret.arn,
+        name: secret.name,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateSecretVersionStageInput {
+    pub secret_id: Option<String>,
+    pub version_stage: Option<String>,
+    pub remove_from_version_id: Option<String>,
+    pub move_to_version_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretIdentity {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+}
+
+pub async fn update_secret_version_stage(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: UpdateSecretVersionStageInput,
+) -> ApiResult<SecretIdentity> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, input.secret_id.as_deref());
+    c.required("versionStage", input.version_stage.as_ref())
+        .length("versionStage", input.version_stage.as_deref(), 1, 256)
+        .length(
+            "removeFromVersionId",
+            input.remove_from_version_id.as_deref(),
+            32,
+            64,
+        )
+        .length(
+            "moveToVersionId",
+            input.move_to_version_id.as_deref(),
+            32,
+            64,
+        )
+        .finish()?;
+    let (txn, mut secret) =
+        begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    stages::update_stage(
+        &mut secret.versions,
+        input.version_stage.as_deref().unwrap_or_default(),
+        input.remove_from_version_id.as_deref(),
+        input.move_to_version_id.as_deref(),
+    )?;
+    secret.last_changed_ms = ctx.clock.now_millis();
+    txn.commit(Some(&secret)).await?;
+    Ok(SecretIdentity {
+        arn: secret.arn,
+        name: secret.name,
+    })
+}

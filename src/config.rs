@@ -1,0 +1,200 @@
+//! One `Config` from three sources, strongest first: command-line flags and their `SECRETSD_*`
+//! environment variables (clap merges those two), the TOML file named by `--config`, defaults.
+
+use crate::auth::credentials::AuthMode;
+use crate::store::crypto::{self, MasterKey};
+use crate::store::Location;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4584";
+pub const DEFAULT_DATA_DIR: &str = ".secretsd";
+pub const DEFAULT_ACCOUNT: &str = "000000000000";
+
+/// Everything a server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub storage: Location,
+    /// The account of the built-in `test` credential and of unknown access keys.
+    pub account: String,
+    pub auth: AuthMode,
+    /// From `SECRETSD_MASTER_KEY`; otherwise `<data-dir>/master.key` is used (or created).
+    pub master_key: Option<MasterKey>,
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
+            storage: Location::Dir(PathBuf::from(DEFAULT_DATA_DIR)),
+            account: DEFAULT_ACCOUNT.to_string(),
+            auth: AuthMode::Open,
+            master_key: None,
+            log_level: "info".to_string(),
+        }
+    }
+}
+
+impl Config {
+    /// An in-memory server on a free port: what tests start in-process.
+    pub fn ephemeral() -> Self {
+        Config {
+            listen: "127.0.0.1:0".parse().expect("a literal address parses"),
+            storage: Location::InMemory,
+            ..Config::default()
+        }
+    }
+}
+
+/// The keys the TOML file may hold. Unknown keys are an error, so a typo is not silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    in_memory: Option<bool>,
+    account: Option<String>,
+    auth: Option<AuthMode>,
+    log_level: Option<String>,
+}
+
+/// Values given on the command line or in the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub in_memory: bool,
+    pub config_file: Option<PathBuf>,
+    pub account: Option<String>,
+    pub log_level: Option<String>,
+    pub master_key: Option<String>,
+}
+
+impl Config {
+    /// Merges the sources. Every error is one line that names the culprit.
+    pub fn resolve(overrides: Overrides) -> Result<Config, String> {
+        let file = match &overrides.config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| {
+                    let detail = e.message().to_string();
+                    format!("bad config file {}: {detail}", path.display())
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let defaults = Config::default();
+        let listen_text = overrides
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = listen_text.parse().map_err(|_| {
+            format!("bad listen address '{listen_text}': expected IP:PORT, e.g. 127.0.0.1:4584")
+        })?;
+        let storage = if overrides.in_memory || file.in_memory.unwrap_or(false) {
+            Location::InMemory
+        } else {
+            Location::Dir(
+                overrides
+                    .data_dir
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            )
+        };
+        let account = overrides
+            .account
+            .or(file.account)
+            .unwrap_or(defaults.account);
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("bad account id '{account}': it must be 12 digits"));
+        }
+        let master_key = overrides
+            .master_key
+            .map(|text| crypto::parse_master_key(&text))
+            .transpose()?;
+        Ok(Config {
+            listen,
+            storage,
+            account,
+            auth: file.auth.unwrap_or_default(),
+            master_key,
+            log_level: overrides
+                .log_level
+                .or(file.log_level)
+                .unwrap_or(defaults.log_level),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_file(text: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secretsd.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::resolve(Overrides {
+            config_file: Some(path),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn empty_config_file_gives_defaults() {
+        let config = with_file("").unwrap();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config.account, DEFAULT_ACCOUNT);
+        assert!(
+            matches!(config.storage, Location::Dir(ref p) if p == std::path::Path::new(".secretsd"))
+        );
+    }
+
+    #[test]
+    fn flags_beat_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\naccount = \"111111111111\"\n",
+        )
+        .unwrap();
+        let config = Config::resolve(Overrides {
+            config_file: Some(path),
+            listen: Some("127.0.0.1:9001".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(config.listen.port(), 9001);
+        assert_eq!(config.account, "111111111111");
+    }
+
+    #[test]
+    fn bad_inputs_are_one_line_errors() {
+        assert!(with_file("lisen = 1")
+            .unwrap_err()
+            .starts_with("bad config file"));
+        assert!(with_file("listen = ")
+            .unwrap_err()
+            .starts_with("bad config file"));
+        assert!(with_file("account = \"12\"")
+            .unwrap_err()
+            .contains("12 digits"));
+        let err = Config::resolve(Overrides {
+            listen: Some("nope".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.starts_with("bad listen address 'nope'"));
+        let err = Config::resolve(Overrides {
+            config_file: Some("/nonexistent/x.toml".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.starts_with("cannot read config file"));
+    }
+}

@@ -1,0 +1,21 @@
+//! secretsd: a local, durable, wire-compatible AWS Secrets Manager.
+//!
+//! The layout follows the path of a request (see ARCHITECTURE.md): `server` (HTTP) →
+//! `protocol` (awsJson1_1) → `auth` (SigV4) → `api` (one function per operation) → `model`
+//! (pure rules) and `store` (sled, encryption).
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod protocol;
+pub mod server;
+pub mod store;
+
+pub use clock::Clock;
+pub use config::Config;
+pub use server::Server;
+pub use store::Location;

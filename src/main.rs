@@ -1,0 +1,133 @@
+//! The `secretsd` command.
+
+use clap::{Args, Parser, Subcommand};
+use secretsd::config::{Config, Overrides};
+use secretsd::server::{describe_location, Server};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "secretsd",
+    version,
+    about = "A local, durable, wire-compatible AWS Secrets Manager"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the Secrets Manager API (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Clone, Default)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:4584]
+    #[arg(long, env = "SECRETSD_LISTEN")]
+    listen: Option<String>,
+    /// Directory for the store and master key [default: ./.secretsd]
+    #[arg(long, env = "SECRETSD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep everything in memory; nothing survives a restart
+    #[arg(long, env = "SECRETSD_IN_MEMORY")]
+    in_memory: bool,
+    /// TOML configuration file
+    #[arg(long, env = "SECRETSD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Default account id (12 digits) [default: 000000000000]
+    #[arg(long, env = "SECRETSD_ACCOUNT")]
+    account: Option<String>,
+    /// Log filter: error, warn, info, debug, trace [default: info]
+    #[arg(long, env = "SECRETSD_LOG_LEVEL")]
+    log_level: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    let overrides = Overrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        in_memory: args.in_memory,
+        config_file: args.config,
+        account: args.account,
+        log_level: args.log_level,
+        master_key: std::env::var("SECRETSD_MASTER_KEY").ok(),
+    };
+    let config = match Config::resolve(overrides) {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
+    if let Err(e) = init_logging(&config.log_level) {
+        return fail(&e);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let location = describe_location(&config.storage);
+    let server = match Server::start(config).await {
+        Ok(server) => server,
+        Err(e) => return fail(&e),
+    };
+    println!(
+        "secretsd listening on {} (data: {location})",
+        server.endpoint_url()
+    );
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn init_logging(level: &str) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .map_err(|e| format!("bad log level '{level}': {e}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("secretsd: {message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,127 @@
+//! The secret as secretsd keeps it: metadata, tags and the list of versions with their staging
+//! labels. Values are not here: they live encrypted in the store, keyed by version.
+
+use super::arn::SecretKey;
+use serde::{Deserialize, Serialize};
+
+pub const AWSCURRENT: &str = "AWSCURRENT";
+pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
+pub const AWSPENDING: &str = "AWSPENDING";
+
+/// The key AWS uses when no `KmsKeyId` is given.
+pub const DEFAULT_KMS_KEY: &str = "aws/secretsmanager";
+
+/// A secret value: exactly one of `SecretString` / `SecretBinary`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretValue {
+    String(String),
+    Binary(Vec<u8>),
+}
+
+impl std::fmt::Debug for SecretValue {
+    /// Never prints the value: secrets must not reach logs (ARCHITECTURE invariant 4).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretValue::String(_) => f.write_str("SecretValue::String(<redacted>)"),
+            SecretValue::Binary(_) => f.write_str("SecretValue::Binary(<redacted>)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// One version of a secret. `has_value` is false only for the value-less `AWSPENDING`
+/// placeholder that RotateSecret creates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    pub id: String,
+    pub created_ms: i64,
+    #[serde(default)]
+    pub last_accessed_ms: Option<i64>,
+    /// Sorted, so responses are deterministic (AWS promises no order; spec §2.4).
+    pub stages: Vec<String>,
+    /// The KMS key the value was encrypted under; `None` is the default key.
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    pub has_value: bool,
+}
+
+impl Version {
+    pub fn has_stage(&self, stage: &str) -> bool {
+        self.stages.iter().any(|s| s == stage)
+    }
+
+    /// Unlabelled versions are "deprecated": kept, hidden, pruned past the quota.
+    pub fn is_deprecated(&self) -> bool {
+        self.stages.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Secret {
+    pub arn: String,
+    pub name: String,
+    pub account: String,
+    pub region: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `None` means the default `aws/secretsmanager` key.
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    #[serde(default)]
+    pub secret_type: Option<String>,
+    /// `None` until the secret is first tagged: DescribeSecret then omits `Tags`, while a secret
+    /// whose tags were all removed shows `"Tags": []` (spec §3.1 DescribeSecret).
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+    pub created_ms: i64,
+    pub last_changed_ms: i64,
+    #[serde(default)]
+    pub last_accessed_ms: Option<i64>,
+    /// When set, the secret is scheduled for deletion at this time.
+    #[serde(default)]
+    pub deleted_ms: Option<i64>,
+    /// Oldest first.
+    pub versions: Vec<Version>,
+}
+
+impl Secret {
+    pub fn key(&self) -> SecretKey {
+        SecretKey {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            name: self.name.clone(),
+        }
+    }
+
+    pub fn is_scheduled_for_deletion(&self) -> bool {
+        self.deleted_ms.is_some()
+    }
+
+    pub fn version(&self, id: &str) -> Option<&Version> {
+        self.versions.iter().find(|v| v.id == id)
+    }
+
+    pub fn version_mut(&mut self, id: &str) -> Option<&mut Version> {
+        self.versions.iter_mut().find(|v| v.id == id)
+    }
+
+    pub fn version_with_stage(&self, stage: &str) -> Option<&Version> {
+        self.versions.iter().find(|v| v.has_stage(stage))
+    }
+
+    /// Time of the last read, truncated to the day by the caller.
+    pub fn touch(&mut self, version_id: &str, day_ms: i64) -> bool {
+        let mut changed = self.last_accessed_ms != Some(day_ms);
+        self.last_accessed_ms = Some(day_ms);
+        if let Some(v) = self.version_mut(version_id) {
+            changed |= v.last_accessed_ms != Some(day_ms);
+            v.last_accessed_ms = Some(day_ms);
+        }
+        changed
+    }
+}

@@ -1,0 +1,288 @@
+//! The HTTP server: accept loop, limits, timeouts, graceful shutdown, request ids, and routing
+//! between the admin endpoints and the Secrets Manager API.
+
+use crate::admin;
+use crate::api::{self, Ctx};
+use crate::auth::{self, credentials::Credentials, sigv4::SignedRequest};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::{ApiError, ErrorCode};
+use crate::protocol::{self, Operation};
+use crate::store::{Location, Store};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::HeaderValue;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Bodies above this are refused: AWS's largest value is 64 KiB, so 1 MiB leaves room for
+/// every legitimate request and bounds memory per connection.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Time a client gets to send a request's headers. Hyper starts this timer as soon as it waits
+/// for a request, so it also closes keep-alive connections idle for longer (SDK pools notice).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Headers per request; more gets a 431 (an SDK sends about ten).
+const MAX_HEADERS: usize = 100;
+/// Time a client gets to send its whole body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often secrets past their recovery window are purged.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A running secretsd. Dropping it does not stop it: call `shutdown`.
+pub struct Server {
+    addr: SocketAddr,
+    ctx: Arc<Ctx>,
+    stop: watch::Sender<bool>,
+    accept_loop: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens the store, binds the listener and starts serving. Errors are one readable line.
+    pub async fn start(config: Config) -> Result<Server, String> {
+        let store = Store::open(&config.storage, config.master_key)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the listening address: {e}"))?;
+        let ctx = Arc::new(Ctx {
+            store,
+            clock: Clock::default(),
+            credentials: Credentials::new(config.auth, &config.account),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let accept_loop = tokio::spawn(accept_loop(listener, ctx.clone(), stopped.clone()));
+        let sweeper = tokio::spawn(sweep_deletions(ctx.clone(), stopped));
+        Ok(Server {
+            addr,
+            ctx,
+            stop,
+            accept_loop,
+            sweeper,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, ready for an SDK's endpoint URL.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The server's clock, which tests may move.
+    pub fn clock(&self) -> Clock {
+        self.ctx.clock.clone()
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to a grace period), and returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.accept_loop.await;
+        let _ = self.sweeper.await;
+    }
+}
+
+/// Where a server keeps its data, for the ready line.
+pub fn describe_location(location: &Location) -> String {
+    match location {
+        Location::Dir(dir) => dir.display().to_string(),
+        Location::InMemory => "in-memory".to_string(),
+    }
+}
+
+async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_headers(MAX_HEADERS)
+        .max_buf_size(64 * 1024);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _peer) = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let ctx = ctx.clone();
+                let service = service_fn(move |req| handle(ctx.clone(), req));
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after the shutdown grace period");
+    }
+}
+
+async fn sweep_deletions(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_INTERVAL) => {
+                if let Err(e) = api::purge_due_deletions(&ctx).await {
+                    tracing::warn!(error = %e, "purging deleted secrets failed");
+                }
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+}
+
+/// One request in, one response out; never an `Err`, never a panic on client input.
+async fn handle(
+    ctx: Arc<Ctx>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut response = route(&ctx, req).await;
+    let headers = response.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    // Real time, not the test clock: SDKs correct their clock skew from this header.
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(date) = HeaderValue::from_str(&date) {
+        headers.insert(hyper::header::DATE, date);
+    }
+    tracing::debug!(
+        request_id,
+        target,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    Ok(response)
+}
+
+async fn route(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    if admin::is_admin_path(&path) {
+        let method = req.method().clone();
+        return match read_body(req).await {
+            Ok((_, body)) => admin::handle(ctx, &method, &path, &body).await,
+            Err(e) => protocol::error_response(&e),
+        };
+    }
+    match api_request(ctx, req).await {
+        Ok(body) => protocol::success_response(body),
+        Err(e) => protocol::error_response(&e),
+    }
+}
+
+/// Reads the body within the size and time limits.
+async fn read_body(
+    req: Request<Incoming>,
+) -> Result<(hyper::http::request::Parts, Bytes), ApiError> {
+    let (parts, body) = req.into_parts();
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::RequestEntityTooLarge,
+            format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+        )
+    };
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let collected =
+        tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect())
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::RequestTimeout,
+                    "The request body was not received in time.",
+                )
+            })?;
+    match collected {
+        Ok(body) => Ok((parts, body.to_bytes())),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(e) => Err(ApiError::serialization(format!(
+            "The request body could not be read: {e}"
+        ))),
+    }
+}
+
+/// Authenticates and runs one Secrets Manager API call.
+async fn api_request(ctx: &Ctx, req: Request<Incoming>) -> Result<Bytes, ApiError> {
+    if req.method() != Method::POST {
+        return Err(ApiError::new(
+            ErrorCode::UnknownOperation,
+            "secretsd answers the Secrets Manager API with POST requests.",
+        ));
+    }
+    let (parts, body) = read_body(req).await?;
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let signed = SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &headers,
+        body: &body,
+    };
+    let caller = auth::authenticate(&ctx.credentials, &signed, chrono::Utc::now())?;
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let operation = Operation::from_target(target)
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownOperation, ""))?;
+    api::dispatch(ctx, &caller, operation, &body).await
+}

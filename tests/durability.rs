@@ -1,0 +1,119 @@
+//! State survives a restart on the same data dir; in-memory servers start empty.
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn secrets_survive_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_on(dir.path()).await;
+    let sm = client(&server);
+    let arn = sm
+        .create_secret()
+        .name("keep")
+        .secret_string("v1")
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    sm.put_secret_value()
+        .secret_id("keep")
+        .secret_string("v2")
+        .send()
+        .await
+        .unwrap();
+    sm.delete_secret()
+        .secret_id("keep")
+        .recovery_window_in_days(10)
+        .send()
+        .await
+        .unwrap();
+    sm.restore_secret().secret_id("keep").send().await.unwrap();
+    server.shutdown().await;
+
+    let server = start_on(dir.path()).await;
+    let sm = client(&server);
+    let got = sm.get_secret_value().secret_id(&arn).send().await.unwrap();
+    assert_eq!(got.secret_string(), Some("v2"));
+    let previous = sm
+        .get_secret_value()
+        .secret_id("keep")
+        .version_stage("AWSPREVIOUS")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(previous.secret_string(), Some("v1"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn values_are_not_stored_in_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_on(dir.path()).await;
+    let sm = client(&server);
+    let marker = "plaintext-marker-7f3a9c1e";
+    sm.create_secret()
+        .name("hidden")
+        .secret_string(marker)
+        .send()
+        .await
+        .unwrap();
+    server.shutdown().await;
+    for entry in walk(dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "{} holds the plaintext",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_wrong_master_key_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_on(dir.path()).await;
+    server.shutdown().await;
+    std::fs::write(dir.path().join("master.key"), [9u8; 32]).unwrap();
+    let err = secretsd::Server::start(secretsd::Config {
+        storage: secretsd::Location::Dir(dir.path().to_path_buf()),
+        ..secretsd::Config::ephemeral()
+    })
+    .await
+    .err()
+    .expect("start must fail");
+    assert!(err.contains("master key does not match"), "{err}");
+}
+
+#[tokio::test]
+async fn in_memory_servers_start_empty() {
+    let server = start().await;
+    let sm = client(&server);
+    sm.create_secret()
+        .name("m")
+        .secret_string("x")
+        .send()
+        .await
+        .unwrap();
+    server.shutdown().await;
+    let server = start().await;
+    let sm = client(&server);
+    let (code, _) = error_of(sm.describe_secret().secret_id("m").send().await);
+    assert_eq!(code, "ResourceNotFoundException");
+}
