@@ -117,3 +117,69 @@ async fn in_memory_servers_start_empty() {
     let (code, _) = error_of(sm.describe_secret().secret_id("m").send().await);
     assert_eq!(code, "ResourceNotFoundException");
 }
+
+/// Many writers at once on a durable store: every call completes (no storage deadlock), and
+/// each secret ends with exactly one AWSCURRENT and one AWSPREVIOUS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_durable_writers_all_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_on(dir.path()).await;
+    let sm = client(&server);
+    for i in 0..4 {
+        sm.create_secret()
+            .name(format!("c{i}"))
+            .secret_string("0")
+            .send()
+            .await
+            .unwrap();
+    }
+    let writers: Vec<_> = (0..16)
+        .map(|w| {
+            let sm = sm.clone();
+            tokio::spawn(async move {
+                for n in 0..20 {
+                    sm.put_secret_value()
+                        .secret_id(format!("c{}", (w + n) % 4))
+                        .secret_string(format!("{w}-{n}"))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let all = async {
+        for w in writers {
+            w.await.unwrap();
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), all)
+        .await
+        .expect("writers finish");
+    for i in 0..4 {
+        let d = sm
+            .describe_secret()
+            .secret_id(format!("c{i}"))
+            .send()
+            .await
+            .unwrap();
+        let stages = d.version_ids_to_stages().unwrap();
+        let count = |label: &str| {
+            stages
+                .values()
+                .filter(|labels| labels.iter().any(|l| l == label))
+                .count()
+        };
+        assert_eq!(count("AWSCURRENT"), 1);
+        assert_eq!(count("AWSPREVIOUS"), 1);
+        let versions = sm
+            .list_secret_version_ids()
+            .secret_id(format!("c{i}"))
+            .include_deprecated(true)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(versions.versions().len(), 81);
+    }
+    server.shutdown().await;
+}

@@ -261,15 +261,14 @@ pub async fn purge_due_deletions(ctx: &Ctx) -> ApiResult<usize> {
     let now = ctx.clock.now_millis();
     let due = ctx.store.due_deletions(now, 1000)?;
     let mut purged = 0;
-    for key in due {
+    for (at, key) in due {
         let txn = ctx.store.begin(&key).await?;
-        let expired = txn
-            .current()
-            .is_some_and(|s| s.deleted_ms.is_some_and(|at| at <= now));
-        if expired {
+        if txn.current().and_then(|s| s.deleted_ms) == Some(at) {
             txn.commit(None).await?;
             tracing::info!(secret = %key.name, account = %key.account, region = %key.region, "purged secret after its recovery window");
             purged += 1;
+        } else {
+            ctx.store.remove_deletion_hint(&key, at)?;
         }
     }
     Ok(purged)

@@ -1,6 +1,15 @@
 //! Durable storage in sled. One record per secret (metadata, tags, versions and labels) plus one
-//! sealed value per version. Every change to a secret is one atomic sled batch, applied under
-//! that secret's lock and flushed before the caller answers (ARCHITECTURE invariants 2 and 3).
+//! sealed value per version. Every change to a secret is made under that secret's lock and
+//! flushed before the caller answers (ARCHITECTURE invariants 2 and 3).
+//!
+//! Atomicity without sled batches: sled 0.34's `apply_batch` and transactions take a global
+//! write lock that deadlocks against concurrent `flush` calls (seen here under 16 writers: the
+//! flusher holds the read side while it waits for a writer that needs it). So a change writes
+//! single keys in an order that makes the secret's record the commit point: new sealed values
+//! first (unreferenced until the record names them), then the record, then the garbage it no
+//! longer references. A crash at any point leaves either the old or the new record, each with
+//! all the values it references; at worst unreferenced values or stale deletion hints remain,
+//! which nothing reads (hints are checked against the record before use).
 //!
 //! Key layout (one tree; the first byte says what a key is):
 //! - `S` account \0 region \0 name         → the secret record (JSON): listing is a prefix scan
@@ -19,6 +28,7 @@ use crypto::{Crypto, MasterKey};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Mutex, MutexGuard};
 
 const LOCK_STRIPES: usize = 256;
@@ -38,6 +48,10 @@ pub struct Store {
     /// Striped per-secret locks: writers to one secret are serialised, others run in parallel.
     locks: Box<[Mutex<()>]>,
     durable: bool,
+    /// Group commit: the number of writes issued so far…
+    writes: AtomicU64,
+    /// …and, behind the one lock that flushes, the number known to be on disk.
+    flushed: Mutex<u64>,
 }
 
 fn secret_key_bytes(key: &SecretKey) -> Vec<u8> {
@@ -149,6 +163,8 @@ impl Store {
             crypto: Crypto::new(master),
             locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             durable,
+            writes: AtomicU64::new(0),
+            flushed: Mutex::new(0),
         };
         store.check_master_key()?;
         Ok(store)
@@ -221,8 +237,9 @@ impl Store {
         })
     }
 
-    /// Names of secrets whose deletion time has passed, oldest first (at most `limit`).
-    pub fn due_deletions(&self, now_ms: i64, limit: usize) -> ApiResult<Vec<SecretKey>> {
+    /// Deletion hints that are due: (time, secret), oldest first, at most `limit`. A hint may be
+    /// stale (see the module docs): check it against the record.
+    pub fn due_deletions(&self, now_ms: i64, limit: usize) -> ApiResult<Vec<(i64, SecretKey)>> {
         let end = deletion_key(
             &SecretKey {
                 account: String::new(),
@@ -234,11 +251,21 @@ impl Store {
         let mut due = Vec::new();
         for item in self.db.range(b"D".to_vec()..end[..9].to_vec()).take(limit) {
             let (k, _) = item.map_err(storage_error)?;
+            let mut at = [0u8; 8];
+            at.copy_from_slice(&k[1..9]);
             if let Some(key) = parse_secret_key(&k[9..]) {
-                due.push(key);
+                due.push((u64::from_be_bytes(at) as i64, key));
             }
         }
         Ok(due)
+    }
+
+    /// Drops a deletion hint that no longer matches its record.
+    pub fn remove_deletion_hint(&self, key: &SecretKey, at_ms: i64) -> ApiResult<()> {
+        self.db
+            .remove(deletion_key(key, at_ms))
+            .map(|_| ())
+            .map_err(storage_error)
     }
 
     /// Forgets everything (admin reset), keeping the master key.
@@ -253,11 +280,27 @@ impl Store {
         Ok(())
     }
 
-    /// Forces everything written so far to disk.
+    /// Waits until every write made before this call is on disk (group commit).
+    ///
+    /// One flush runs at a time and covers every write counted before it started, so under load
+    /// one fsync acknowledges many requests. (Concurrent `flush_async` calls are not an option:
+    /// they occupy sled's I/O pool while waiting for writes that the same pool must perform.)
     async fn flush(&self) -> ApiResult<()> {
-        if self.durable {
-            self.db.flush_async().await.map_err(storage_error)?;
+        if !self.durable {
+            return Ok(());
         }
+        let mine = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut flushed = self.flushed.lock().await;
+        if *flushed >= mine {
+            return Ok(());
+        }
+        let covered = self.writes.load(Ordering::SeqCst);
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(storage_error)?
+            .map_err(storage_error)?;
+        *flushed = covered;
         Ok(())
     }
 }
@@ -291,51 +334,62 @@ impl SecretTxn<'_> {
         self.sealed.push((version_id.to_string(), sealed));
     }
 
-    fn batch(&self, new: Option<&Secret>) -> ApiResult<sled::Batch> {
-        let mut batch = sled::Batch::default();
+    /// Writes the change in commit-point order (see the module docs).
+    fn write(&self, new: Option<&Secret>) -> ApiResult<()> {
+        let db = &self.store.db;
         let key = &self.key;
-        let kept: Vec<&str> = new
-            .map(|s| s.versions.iter().map(|v| v.id.as_str()).collect())
-            .unwrap_or_default();
-        if let Some(old) = &self.original {
-            // Values of versions that are gone (pruned, or the whole secret deleted).
-            for v in &old.versions {
-                if !kept.contains(&v.id.as_str()) {
-                    batch.remove(value_key(key, &v.id));
-                }
-            }
-            if let Some(at) = old.deleted_ms {
-                batch.remove(deletion_key(key, at));
-            }
+        for (version_id, sealed) in &self.sealed {
+            db.insert(value_key(key, version_id), sealed.as_slice())
+                .map_err(storage_error)?;
+        }
+        let old_deletion = self.original.as_ref().and_then(|s| s.deleted_ms);
+        let new_deletion = new.and_then(|s| s.deleted_ms);
+        if let Some(at) = new_deletion.filter(|at| Some(*at) != old_deletion) {
+            db.insert(deletion_key(key, at), b"".as_slice())
+                .map_err(storage_error)?;
         }
         match new {
             Some(secret) => {
                 let record = serde_json::to_vec(secret).map_err(storage_error)?;
-                batch.insert(record_key(key), record);
-                if let Some(at) = secret.deleted_ms {
-                    batch.insert(deletion_key(key, at), b"".to_vec());
+                db.insert(record_key(key), record).map_err(storage_error)?;
+            }
+            None => {
+                db.remove(record_key(key)).map_err(storage_error)?;
+            }
+        }
+        if let Some(at) = old_deletion.filter(|at| Some(*at) != new_deletion) {
+            db.remove(deletion_key(key, at)).map_err(storage_error)?;
+        }
+        match new {
+            Some(secret) => {
+                let kept: Vec<&str> = secret.versions.iter().map(|v| v.id.as_str()).collect();
+                for v in self.original.iter().flat_map(|s| &s.versions) {
+                    if !kept.contains(&v.id.as_str()) {
+                        db.remove(value_key(key, &v.id)).map_err(storage_error)?;
+                    }
                 }
             }
-            None => batch.remove(record_key(key)),
+            // Every value of the secret, including any orphan an earlier crash left behind.
+            None => {
+                for item in db.scan_prefix(value_key(key, "")) {
+                    let (k, _) = item.map_err(storage_error)?;
+                    db.remove(k).map_err(storage_error)?;
+                }
+            }
         }
-        for (version_id, sealed) in &self.sealed {
-            batch.insert(value_key(key, version_id), sealed.clone());
-        }
-        Ok(batch)
+        Ok(())
     }
 
-    /// Applies the change atomically and waits until it is on disk. `None` deletes the secret
-    /// and all its values.
+    /// Applies the change and waits until it is on disk. `None` deletes the secret and all its
+    /// values.
     pub async fn commit(self, new: Option<&Secret>) -> ApiResult<()> {
-        let batch = self.batch(new)?;
-        self.store.db.apply_batch(batch).map_err(storage_error)?;
+        self.write(new)?;
         self.store.flush().await
     }
 
     /// Applies the change without waiting for the disk: only for bookkeeping that may be lost in
     /// a crash without breaking a promise to a client (the day of the last read).
     pub fn commit_unflushed(self, new: &Secret) -> ApiResult<()> {
-        let batch = self.batch(Some(new))?;
-        self.store.db.apply_batch(batch).map_err(storage_error)
+        self.write(Some(new))
     }
 }
