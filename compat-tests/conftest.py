@@ -1,0 +1,112 @@
+"""Shared fixtures: the release binary of secretsd started on a free port, and stock clients
+(boto3, the AWS CLI, raw signed HTTP) pointed at it with the built-in test/test credential."""
+
+import os
+import pathlib
+import select
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+BIN = os.environ.get("SECRETSD_BIN", str(REPO / "target" / "release" / "secretsd"))
+REGION = "us-east-1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SecretsdProcess:
+    """One secretsd process on a data dir; restartable on the same dir."""
+
+    def __init__(self, data_dir):
+        self.data_dir = str(data_dir)
+        self.proc = None
+        self.url = None
+
+    def start(self, timeout=10.0):
+        port = free_port()
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir, "--log-level", "warn"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if ready:
+                line = self.proc.stdout.readline()
+                expected = f"secretsd listening on http://127.0.0.1:{port} (data: {self.data_dir})"
+                assert line.strip() == expected, line
+                self.url = f"http://127.0.0.1:{port}"
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"secretsd exited: {self.proc.stderr.read()}")
+        raise RuntimeError("secretsd did not become ready")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def client(url, region=REGION, key="test", secret="test"):
+    return boto3.client(
+        "secretsmanager",
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture(scope="session")
+def server():
+    with tempfile.TemporaryDirectory() as d:
+        proc = SecretsdProcess(pathlib.Path(d) / "data").start()
+        yield proc
+        proc.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_state(request):
+    """Every test starts from an empty server."""
+    if "server" in request.fixturenames:
+        srv = request.getfixturevalue("server")
+        urllib.request.urlopen(urllib.request.Request(srv.url + "/_secretsd/reset", method="POST")).read()
+    yield
+
+
+@pytest.fixture
+def sm(server):
+    return client(server.url)
+
+
+def error_of(call, *args, **kwargs):
+    """Runs a boto3 call that must fail; returns (code, message, http status)."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as info:
+        call(*args, **kwargs)
+    response = info.value.response
+    return response["Error"]["Code"], response["Error"]["Message"], response["ResponseMetadata"]["HTTPStatusCode"]
