@@ -32,6 +32,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Mutex, MutexGuard};
 
 const LOCK_STRIPES: usize = 256;
+/// sled's page cache (its default is 1 GiB): bounds memory with many secrets.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const KEY_CHECK: &[u8] = b"K";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"secretsd master key check";
 
@@ -136,6 +138,7 @@ impl Store {
             Location::InMemory => {
                 let db = sled::Config::new()
                     .temporary(true)
+                    .cache_capacity(CACHE_BYTES)
                     .open()
                     .map_err(|e| format!("cannot open in-memory store: {e}"))?;
                 (
@@ -153,6 +156,7 @@ impl Store {
                 };
                 let db = sled::Config::new()
                     .path(dir.join("db"))
+                    .cache_capacity(CACHE_BYTES)
                     .open()
                     .map_err(|e| format!("cannot open store in {}: {e}", dir.display()))?;
                 (db, master, true)
