@@ -215,10 +215,6 @@ def test_purge_after_recovery_window(server, sm):
     assert error_of(sm.describe_secret, SecretId="gone") == ("ResourceNotFoundException", NOT_FOUND, 400)
     sm.create_secret(Name="gone", SecretString="new")
     assert sm.get_secret_value(SecretId="gone")["SecretString"] == "new"
-    request = urllib.request.Request(
-        server.url + "/_secretsd/clock", data=b'{"advance_seconds": -605000}', method="POST"
-    )
-    urllib.request.urlopen(request).read()
 
 
 def test_length_constraints_are_validation_errors(sm):

@@ -1,7 +1,8 @@
 //! Admin endpoints for people and test harnesses, outside the AWS API (no SigV4; the server
 //! listens on loopback by default):
 //! - `GET  /_secretsd/health` → `{"status":"ok","version":"…"}`
-//! - `POST /_secretsd/reset` (and moto's `POST /moto-api/reset`) → wipes every secret
+//! - `POST /_secretsd/reset` (and moto's `POST /moto-api/reset`) → wipes every secret and puts
+//!   the clock back to system time
 //! - `GET  /_secretsd/clock` → the server's time; `POST /_secretsd/clock` with
 //!   `{"advance_seconds": N}` or `{"epoch_seconds": T}` moves it (recovery windows, schedules)
 
@@ -38,6 +39,7 @@ pub async fn handle(ctx: &Ctx, method: &Method, path: &str, body: &[u8]) -> Resp
             "version": env!("CARGO_PKG_VERSION"),
         })),
         (&Method::POST, "/_secretsd/reset" | "/moto-api/reset") => {
+            ctx.clock.reset();
             ctx.store.reset().await.map(|_| json!({"status": "ok"}))
         }
         (&Method::GET, "/_secretsd/clock") => Ok(clock_state(ctx)),

@@ -34,6 +34,11 @@ impl Clock {
         self.offset_ms.store(offset, Ordering::Relaxed);
     }
 
+    /// Back to system time.
+    pub fn reset(&self) {
+        self.offset_ms.store(0, Ordering::Relaxed);
+    }
+
     pub fn offset_millis(&self) -> i64 {
         self.offset_ms.load(Ordering::Relaxed)
     }

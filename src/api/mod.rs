@@ -1,6 +1,7 @@
 //! The operations. Each is one async function `op(ctx, caller, input) -> Result<output>`; the
 //! families live in their own files. Shared lookup and value-writing rules live here, once.
 
+pub mod list;
 pub mod random;
 pub mod secrets;
 pub mod values;
@@ -49,6 +50,7 @@ pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) ->
             .await
         }
         GetRandomPassword => call(body, |i| async { random::get_random_password(i) }).await,
+        ListSecrets => call(body, |i| list::list_secrets(ctx, caller, i)).await,
         other => Err(ApiError::new(
             ErrorCode::UnknownOperation,
             format!("secretsd does not implement {} yet.", other.name()),

@@ -225,9 +225,11 @@ pub struct SecretIdInput {
     pub secret_id: Option<String>,
 }
 
+/// What DescribeSecret and ListSecrets both show of a secret: only members that have a value
+/// (spec §3.1). The two differ only in the name of the stages map.
 #[derive(Debug, Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribeSecretOutput {
+pub struct SecretMetadata {
     #[serde(rename = "ARN")]
     pub arn: String,
     pub name: String,
@@ -246,20 +248,11 @@ pub struct DescribeSecretOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<TagShape>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub version_ids_to_stages: Option<BTreeMap<String, Vec<String>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_date: Option<EpochSeconds>,
 }
 
-/// DescribeSecret's view of a secret: only members that have a value (spec §3.1).
-pub fn describe(secret: &Secret) -> DescribeSecretOutput {
-    let stages: BTreeMap<String, Vec<String>> = secret
-        .versions
-        .iter()
-        .filter(|v| !v.is_deprecated())
-        .map(|v| (v.id.clone(), v.stages.clone()))
-        .collect();
-    DescribeSecretOutput {
+pub fn metadata(secret: &Secret) -> SecretMetadata {
+    SecretMetadata {
         arn: secret.arn.clone(),
         name: secret.name.clone(),
         secret_type: secret.secret_type.clone(),
@@ -276,9 +269,28 @@ pub fn describe(secret: &Secret) -> DescribeSecretOutput {
                 })
                 .collect()
         }),
-        version_ids_to_stages: (!stages.is_empty()).then_some(stages),
         created_date: Some(EpochSeconds(secret.created_ms)),
     }
+}
+
+/// Version id → labels, for versions that have labels; `None` when there are none.
+pub fn stages_map(secret: &Secret) -> Option<BTreeMap<String, Vec<String>>> {
+    let stages: BTreeMap<String, Vec<String>> = secret
+        .versions
+        .iter()
+        .filter(|v| !v.is_deprecated())
+        .map(|v| (v.id.clone(), v.stages.clone()))
+        .collect();
+    (!stages.is_empty()).then_some(stages)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeSecretOutput {
+    #[serde(flatten)]
+    pub metadata: SecretMetadata,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_ids_to_stages: Option<BTreeMap<String, Vec<String>>>,
 }
 
 pub async fn describe_secret(
@@ -287,7 +299,10 @@ pub async fn describe_secret(
     input: SecretIdInput,
 ) -> ApiResult<DescribeSecretOutput> {
     let secret = load(ctx, caller, only_secret_id(input.secret_id.as_deref())?)?;
-    Ok(describe(&secret))
+    Ok(DescribeSecretOutput {
+        metadata: metadata(&secret),
+        version_ids_to_stages: stages_map(&secret),
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! The domain model: pure rules about secrets, with no knowledge of HTTP, sled or tokio.
 
 pub mod arn;
+pub mod filter;
 pub mod password;
 pub mod secret;
 pub mod stages;

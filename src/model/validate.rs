@@ -126,6 +126,26 @@ impl Constraints {
         }
     }
 
+    /// A value outside an enumeration, listed as AWS lists it (`[a, b, c]`).
+    pub fn enum_value(&mut self, path: &str, value: &str, allowed: &str) -> &mut Self {
+        self.violation(
+            path,
+            Some(value.to_string()),
+            format!("Member must satisfy enum value set: {allowed}"),
+        );
+        self
+    }
+
+    /// A value that does not match its member's pattern.
+    pub fn pattern(&mut self, path: &str, value: &str, pattern: &str) -> &mut Self {
+        self.violation(
+            path,
+            Some(value.to_string()),
+            format!("Member must satisfy regular expression pattern: {pattern}"),
+        );
+        self
+    }
+
     /// A numeric range.
     pub fn range(&mut self, path: &str, value: Option<i64>, min: i64, max: i64) -> &mut Self {
         if let Some(v) = value {

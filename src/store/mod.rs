@@ -17,6 +17,8 @@
 //! - `V` account \0 region \0 name \0 id    → a sealed value.
 //! - `D` deletion time (8 bytes, big-endian) account \0 region \0 name → () : purge index in
 //!   time order, so the sweeper reads only what is due and start-up scans nothing.
+//! - `C` account \0 region \0 creation time (8 bytes, big-endian) name → () : ListSecrets' default
+//!   order, so a page costs what it returns, not what the partition holds.
 //! - `K`                                    → a sealed marker that proves the master key fits.
 
 pub mod crypto;
@@ -85,6 +87,38 @@ fn deletion_key(key: &SecretKey, at_ms: i64) -> Vec<u8> {
     out.extend_from_slice(&(at_ms.max(0) as u64).to_be_bytes());
     out.extend(secret_key_bytes(key));
     out
+}
+
+/// `account \0 region \0`: the start of every key of one partition.
+fn partition_bytes(account: &str, region: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(account.len() + region.len() + 2);
+    out.extend_from_slice(account.as_bytes());
+    out.push(0);
+    out.extend_from_slice(region.as_bytes());
+    out.push(0);
+    out
+}
+
+fn created_key(key: &SecretKey, created_ms: i64) -> Vec<u8> {
+    let mut out = vec![b'C'];
+    out.extend(partition_bytes(&key.account, &key.region));
+    out.extend_from_slice(&(created_ms.max(0) as u64).to_be_bytes());
+    out.extend_from_slice(key.name.as_bytes());
+    out
+}
+
+/// The order of a listing, and where a page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    Name,
+    Created,
+}
+
+/// A position in a listing: the last secret of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_ms: i64,
+    pub name: String,
 }
 
 fn parse_secret_key(bytes: &[u8]) -> Option<SecretKey> {
@@ -264,6 +298,94 @@ impl Store {
         Ok(due)
     }
 
+    /// The secrets of one partition in `order`, starting after `after`. Index entries that an
+    /// interrupted change left behind are skipped (the record is the truth).
+    pub fn scan<'a>(
+        &'a self,
+        account: &str,
+        region: &str,
+        order: ListOrder,
+        after: Option<&Cursor>,
+        descending: bool,
+    ) -> Box<dyn Iterator<Item = ApiResult<(Cursor, Secret)>> + 'a> {
+        use std::ops::Bound;
+        let tag = match order {
+            ListOrder::Name => b'S',
+            ListOrder::Created => b'C',
+        };
+        let mut prefix = vec![tag];
+        prefix.extend(partition_bytes(account, region));
+        let mut end = prefix.clone();
+        if let Some(last) = end.last_mut() {
+            *last = 1; // the partition prefix ends in \0: \1 bounds it
+        }
+        let position = after.map(|c| {
+            let mut k = prefix.clone();
+            if order == ListOrder::Created {
+                k.extend_from_slice(&(c.created_ms.max(0) as u64).to_be_bytes());
+            }
+            k.extend_from_slice(c.name.as_bytes());
+            k
+        });
+        let (lower, upper) = match (position, descending) {
+            (Some(p), false) => (Bound::Excluded(p), Bound::Excluded(end)),
+            (Some(p), true) => (Bound::Included(prefix.clone()), Bound::Excluded(p)),
+            (None, _) => (Bound::Included(prefix.clone()), Bound::Excluded(end)),
+        };
+        let range = self.db.range::<Vec<u8>, _>((lower, upper));
+        let entries: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
+            if descending {
+                Box::new(range.rev())
+            } else {
+                Box::new(range)
+            };
+        let partition = (account.to_string(), region.to_string());
+        let prefix_len = prefix.len();
+        Box::new(entries.filter_map(move |item| {
+            let (k, v) = match item {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(storage_error(e))),
+            };
+            let rest = &k[prefix_len..];
+            match order {
+                ListOrder::Name => {
+                    let secret: Secret = match serde_json::from_slice(&v) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            return Some(Err(ApiError::internal(format!("corrupt record: {e}"))))
+                        }
+                    };
+                    let cursor = Cursor {
+                        created_ms: secret.created_ms,
+                        name: secret.name.clone(),
+                    };
+                    Some(Ok((cursor, secret)))
+                }
+                ListOrder::Created => {
+                    if rest.len() < 8 {
+                        return None;
+                    }
+                    let mut at = [0u8; 8];
+                    at.copy_from_slice(&rest[..8]);
+                    let created_ms = u64::from_be_bytes(at) as i64;
+                    let name = String::from_utf8(rest[8..].to_vec()).ok()?;
+                    let key = SecretKey {
+                        account: partition.0.clone(),
+                        region: partition.1.clone(),
+                        name: name.clone(),
+                    };
+                    match self.get(&key) {
+                        Ok(Some(secret)) if secret.created_ms == created_ms => {
+                            Some(Ok((Cursor { created_ms, name }, secret)))
+                        }
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    }
+                }
+            }
+        }))
+    }
+
     /// Drops a deletion hint that no longer matches its record.
     pub fn remove_deletion_hint(&self, key: &SecretKey, at_ms: i64) -> ApiResult<()> {
         self.db
@@ -346,6 +468,17 @@ impl SecretTxn<'_> {
             db.insert(value_key(key, version_id), sealed.as_slice())
                 .map_err(storage_error)?;
         }
+        let same_secret = |a: &Secret, b: &Secret| a.arn == b.arn;
+        if let Some(secret) = new {
+            if !self
+                .original
+                .as_ref()
+                .is_some_and(|o| same_secret(o, secret))
+            {
+                db.insert(created_key(key, secret.created_ms), b"".as_slice())
+                    .map_err(storage_error)?;
+            }
+        }
         let old_deletion = self.original.as_ref().and_then(|s| s.deleted_ms);
         let new_deletion = new.and_then(|s| s.deleted_ms);
         if let Some(at) = new_deletion.filter(|at| Some(*at) != old_deletion) {
@@ -363,6 +496,12 @@ impl SecretTxn<'_> {
         }
         if let Some(at) = old_deletion.filter(|at| Some(*at) != new_deletion) {
             db.remove(deletion_key(key, at)).map_err(storage_error)?;
+        }
+        if let Some(old) = &self.original {
+            if !new.is_some_and(|n| same_secret(old, n)) {
+                db.remove(created_key(key, old.created_ms))
+                    .map_err(storage_error)?;
+            }
         }
         match new {
             Some(secret) => {

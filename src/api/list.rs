@@ -1,0 +1,311 @@
+//! ListSecrets (spec §3.1): filters, sort orders and keyset pagination. A page is read from an
+//! ordered index starting at the previous page's last secret, so its cost does not grow with the
+//! secrets before it, and secrets added or deleted meanwhile never shift the pages.
+
+use super::secrets::{metadata, stages_map, SecretMetadata};
+use super::Ctx;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::model::filter::{self, Filter, FilterKey};
+use crate::model::secret::Secret;
+use crate::model::validate::Constraints;
+use crate::store::{Cursor, ListOrder};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const DEFAULT_PAGE: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FilterShape {
+    pub key: Option<String>,
+    pub values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListSecretsInput {
+    pub include_planned_deletion: Option<bool>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub filters: Option<Vec<FilterShape>>,
+    pub sort_order: Option<String>,
+    pub sort_by: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretListEntry {
+    #[serde(flatten)]
+    pub metadata: SecretMetadata,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_versions_to_stages: Option<BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListSecretsOutput {
+    pub secret_list: Vec<SecretListEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+/// The orders ListSecrets offers (`SortBy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortBy {
+    CreatedDate,
+    Name,
+    LastChangedDate,
+    LastAccessedDate,
+}
+
+impl SortBy {
+    fn parse(text: &str) -> Option<SortBy> {
+        Some(match text {
+            "created-date" => SortBy::CreatedDate,
+            "name" => SortBy::Name,
+            "last-changed-date" => SortBy::LastChangedDate,
+            "last-accessed-date" => SortBy::LastAccessedDate,
+            _ => return None,
+        })
+    }
+
+    fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The sort value of the orders that no index keeps (they change on every write/read).
+    fn value_of(self, secret: &Secret) -> i64 {
+        match self {
+            SortBy::LastChangedDate => secret.last_changed_ms,
+            SortBy::LastAccessedDate => secret.last_accessed_ms.unwrap_or(0),
+            SortBy::CreatedDate => secret.created_ms,
+            SortBy::Name => 0,
+        }
+    }
+}
+
+/// `NextToken`: the sort it belongs to and the last secret of the page, base64url.
+fn encode_token(sort: SortBy, descending: bool, cursor: &Cursor) -> String {
+    let text = format!(
+        "v1\n{}\n{}\n{}\n{}",
+        sort.code(),
+        descending as u8,
+        cursor.created_ms,
+        cursor.name
+    );
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+fn decode_token(token: &str, sort: SortBy, descending: bool) -> ApiResult<Cursor> {
+    let invalid = || {
+        ApiError::new(
+            ErrorCode::InvalidNextToken,
+            "The NextToken value is invalid.",
+        )
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = text.splitn(5, '\n');
+    let (Some("v1"), Some(s), Some(d), Some(value), Some(name)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(invalid());
+    };
+    // A token only continues the listing it came from.
+    if s != sort.code().to_string() || d != (descending as u8).to_string() {
+        return Err(invalid());
+    }
+    Ok(Cursor {
+        created_ms: value.parse().map_err(|_| invalid())?,
+        name: name.to_string(),
+    })
+}
+
+/// Checks the filters' shape (spec: ≤ 10 filters, 1–10 values of ≤ 512 characters each, AWS's
+/// character set) and turns them into the model's filters.
+pub(crate) fn parse_filters(
+    c: &mut Constraints,
+    shapes: Option<&[FilterShape]>,
+) -> ApiResult<Vec<Filter>> {
+    let Some(shapes) = shapes else {
+        return Ok(Vec::new());
+    };
+    c.items("filters", Some(shapes), 0, 10);
+    let mut filters = Vec::with_capacity(shapes.len());
+    for (i, shape) in shapes.iter().enumerate() {
+        let path = format!("filters.{}.member", i + 1);
+        let key_text = shape
+            .key
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid_parameter("Invalid filter key"))?;
+        let key = FilterKey::parse(key_text);
+        if key.is_none() {
+            c.enum_value(&format!("{path}.key"), key_text, FilterKey::NAMES);
+        }
+        let values = shape.values.clone().ok_or_else(|| {
+            ApiError::invalid_parameter(format!("Invalid filter values for key: {key_text}"))
+        })?;
+        c.items(&format!("{path}.values"), Some(&values), 1, 10);
+        for (j, value) in values.iter().enumerate() {
+            let value_path = format!("{path}.values.{}.member", j + 1);
+            c.length(&value_path, Some(value), 0, 512);
+            let allowed = |ch: char| ch.is_ascii_alphanumeric() || " :_@/+=.-!".contains(ch);
+            if !value.chars().all(allowed) {
+                c.pattern(&value_path, value, r"^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$");
+            }
+        }
+        if let Some(key) = key {
+            filters.push(Filter { key, values });
+        }
+    }
+    Ok(filters)
+}
+
+pub async fn list_secrets(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: ListSecretsInput,
+) -> ApiResult<ListSecretsOutput> {
+    let mut c = Constraints::new();
+    c.range("maxResults", input.max_results, 1, 100).length(
+        "nextToken",
+        input.next_token.as_deref(),
+        1,
+        4096,
+    );
+    let filters = parse_filters(&mut c, input.filters.as_deref())?;
+    let sort = match input.sort_by.as_deref() {
+        None => Some(SortBy::CreatedDate),
+        Some(text) => {
+            let parsed = SortBy::parse(text);
+            if parsed.is_none() {
+                c.enum_value(
+                    "sortBy",
+                    text,
+                    "[created-date, last-accessed-date, last-changed-date, name]",
+                );
+            }
+            parsed
+        }
+    };
+    let descending = match input.sort_order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            c.enum_value("sortOrder", other, "[asc, desc]");
+            false
+        }
+    };
+    c.finish()?;
+    let sort = sort.unwrap_or(SortBy::CreatedDate);
+    let after = input
+        .next_token
+        .as_deref()
+        .map(|t| decode_token(t, sort, descending))
+        .transpose()?;
+    let page_size = input.max_results.map_or(DEFAULT_PAGE, |n| n as usize);
+    let include_deleted = input.include_planned_deletion.unwrap_or(false);
+    let now = ctx.clock.now_millis();
+    let wanted = |secret: &Secret| {
+        // Past its recovery window a secret is gone, whether or not the sweeper has run.
+        let purged = secret.deleted_ms.is_some_and(|at| at <= now);
+        !purged
+            && (include_deleted || secret.deleted_ms.is_none())
+            && filter::matches_all(&filters, secret)
+    };
+
+    let mut page: Vec<(Cursor, Secret)> = Vec::with_capacity(page_size);
+    let mut more = false;
+    match sort {
+        SortBy::CreatedDate | SortBy::Name => {
+            let order = if sort == SortBy::Name {
+                ListOrder::Name
+            } else {
+                ListOrder::Created
+            };
+            let scan = ctx.store.scan(
+                &caller.account,
+                &caller.region,
+                order,
+                after.as_ref(),
+                descending,
+            );
+            for item in scan {
+                let (cursor, secret) = item?;
+                if !wanted(&secret) {
+                    continue;
+                }
+                if page.len() == page_size {
+                    more = true;
+                    break;
+                }
+                page.push((cursor, secret));
+            }
+        }
+        SortBy::LastChangedDate | SortBy::LastAccessedDate => {
+            // These dates change with every write or read, so no index keeps them: sort the
+            // partition (cost grows with the partition, unlike the indexed orders).
+            let mut all: Vec<(Cursor, Secret)> = Vec::new();
+            for item in ctx.store.scan(
+                &caller.account,
+                &caller.region,
+                ListOrder::Name,
+                None,
+                false,
+            ) {
+                let (_, secret) = item?;
+                if wanted(&secret) {
+                    let cursor = Cursor {
+                        created_ms: sort.value_of(&secret),
+                        name: secret.name.clone(),
+                    };
+                    all.push((cursor, secret));
+                }
+            }
+            let key = |c: &Cursor| (c.created_ms, c.name.clone());
+            all.sort_by_key(|(cursor, _)| key(cursor));
+            if descending {
+                all.reverse();
+            }
+            let start = match &after {
+                Some(a) => all
+                    .iter()
+                    .position(|(cur, _)| {
+                        if descending {
+                            key(cur) < key(a)
+                        } else {
+                            key(cur) > key(a)
+                        }
+                    })
+                    .unwrap_or(all.len()),
+                None => 0,
+            };
+            more = all.len() > start + page_size;
+            page = all.into_iter().skip(start).take(page_size).collect();
+        }
+    }
+    let next_token = more
+        .then(|| {
+            page.last()
+                .map(|(cursor, _)| encode_token(sort, descending, cursor))
+        })
+        .flatten();
+    Ok(ListSecretsOutput {
+        secret_list: page
+            .iter()
+            .map(|(_, secret)| SecretListEntry {
+                metadata: metadata(secret),
+                secret_versions_to_stages: stages_map(secret),
+            })
+            .collect(),
+        next_token,
+    })
+}
