@@ -169,6 +169,141 @@ pub(crate) fn parse_filters(
     Ok(filters)
 }
 
+/// One page of a listing, and whether anything follows it.
+pub(crate) struct Page {
+    pub secrets: Vec<(Cursor, Secret)>,
+    pub more: bool,
+}
+
+impl Page {
+    fn next_token(&self, sort: SortBy, descending: bool) -> Option<String> {
+        self.more
+            .then(|| {
+                self.secrets
+                    .last()
+                    .map(|(cursor, _)| encode_token(sort, descending, cursor))
+            })
+            .flatten()
+    }
+}
+
+/// A page of the caller's secrets that pass `filters`, in `sort` order, after `after`.
+#[allow(clippy::too_many_arguments)]
+fn read_page(
+    ctx: &Ctx,
+    caller: &Caller,
+    filters: &[Filter],
+    sort: SortBy,
+    descending: bool,
+    after: Option<&Cursor>,
+    page_size: usize,
+    include_deleted: bool,
+) -> ApiResult<Page> {
+    let now = ctx.clock.now_millis();
+    let wanted = |secret: &Secret| {
+        // Past its recovery window a secret is gone, whether or not the sweeper has run.
+        let purged = secret.deleted_ms.is_some_and(|at| at <= now);
+        !purged
+            && (include_deleted || secret.deleted_ms.is_none())
+            && filter::matches_all(filters, secret)
+    };
+    let mut page: Vec<(Cursor, Secret)> = Vec::with_capacity(page_size);
+    let mut more = false;
+    match sort {
+        SortBy::CreatedDate | SortBy::Name => {
+            let order = if sort == SortBy::Name {
+                ListOrder::Name
+            } else {
+                ListOrder::Created
+            };
+            let scan = ctx
+                .store
+                .scan(&caller.account, &caller.region, order, after, descending);
+            for item in scan {
+                let (cursor, secret) = item?;
+                if !wanted(&secret) {
+                    continue;
+                }
+                if page.len() == page_size {
+                    more = true;
+                    break;
+                }
+                page.push((cursor, secret));
+            }
+        }
+        SortBy::LastChangedDate | SortBy::LastAccessedDate => {
+            // These dates change with every write or read, so no index keeps them: sort the
+            // partition (cost grows with the partition, unlike the indexed orders).
+            let mut all: Vec<(Cursor, Secret)> = Vec::new();
+            for item in ctx.store.scan(
+                &caller.account,
+                &caller.region,
+                ListOrder::Name,
+                None,
+                false,
+            ) {
+                let (_, secret) = item?;
+                if wanted(&secret) {
+                    let cursor = Cursor {
+                        created_ms: sort.value_of(&secret),
+                        name: secret.name.clone(),
+                    };
+                    all.push((cursor, secret));
+                }
+            }
+            let key = |c: &Cursor| (c.created_ms, c.name.clone());
+            all.sort_by_key(|(cursor, _)| key(cursor));
+            if descending {
+                all.reverse();
+            }
+            let start = match after {
+                Some(a) => all
+                    .iter()
+                    .position(|(cur, _)| {
+                        if descending {
+                            key(cur) < key(a)
+                        } else {
+                            key(cur) > key(a)
+                        }
+                    })
+                    .unwrap_or(all.len()),
+                None => 0,
+            };
+            more = all.len() > start + page_size;
+            page = all.into_iter().skip(start).take(page_size).collect();
+        }
+    }
+    Ok(Page {
+        secrets: page,
+        more,
+    })
+}
+
+/// BatchGetSecretValue's filtered mode: secrets in creation order, not scheduled for deletion.
+pub(crate) fn filtered_page(
+    ctx: &Ctx,
+    caller: &Caller,
+    filters: &[Filter],
+    next_token: Option<&str>,
+    page_size: usize,
+) -> ApiResult<(Vec<Secret>, Option<String>)> {
+    let after = next_token
+        .map(|t| decode_token(t, SortBy::CreatedDate, false))
+        .transpose()?;
+    let page = read_page(
+        ctx,
+        caller,
+        filters,
+        SortBy::CreatedDate,
+        false,
+        after.as_ref(),
+        page_size,
+        false,
+    )?;
+    let token = page.next_token(SortBy::CreatedDate, false);
+    Ok((page.secrets.into_iter().map(|(_, s)| s).collect(), token))
+}
+
 pub async fn list_secrets(
     ctx: &Ctx,
     caller: &Caller,
@@ -213,93 +348,20 @@ pub async fn list_secrets(
         .transpose()?;
     let page_size = input.max_results.map_or(DEFAULT_PAGE, |n| n as usize);
     let include_deleted = input.include_planned_deletion.unwrap_or(false);
-    let now = ctx.clock.now_millis();
-    let wanted = |secret: &Secret| {
-        // Past its recovery window a secret is gone, whether or not the sweeper has run.
-        let purged = secret.deleted_ms.is_some_and(|at| at <= now);
-        !purged
-            && (include_deleted || secret.deleted_ms.is_none())
-            && filter::matches_all(&filters, secret)
-    };
-
-    let mut page: Vec<(Cursor, Secret)> = Vec::with_capacity(page_size);
-    let mut more = false;
-    match sort {
-        SortBy::CreatedDate | SortBy::Name => {
-            let order = if sort == SortBy::Name {
-                ListOrder::Name
-            } else {
-                ListOrder::Created
-            };
-            let scan = ctx.store.scan(
-                &caller.account,
-                &caller.region,
-                order,
-                after.as_ref(),
-                descending,
-            );
-            for item in scan {
-                let (cursor, secret) = item?;
-                if !wanted(&secret) {
-                    continue;
-                }
-                if page.len() == page_size {
-                    more = true;
-                    break;
-                }
-                page.push((cursor, secret));
-            }
-        }
-        SortBy::LastChangedDate | SortBy::LastAccessedDate => {
-            // These dates change with every write or read, so no index keeps them: sort the
-            // partition (cost grows with the partition, unlike the indexed orders).
-            let mut all: Vec<(Cursor, Secret)> = Vec::new();
-            for item in ctx.store.scan(
-                &caller.account,
-                &caller.region,
-                ListOrder::Name,
-                None,
-                false,
-            ) {
-                let (_, secret) = item?;
-                if wanted(&secret) {
-                    let cursor = Cursor {
-                        created_ms: sort.value_of(&secret),
-                        name: secret.name.clone(),
-                    };
-                    all.push((cursor, secret));
-                }
-            }
-            let key = |c: &Cursor| (c.created_ms, c.name.clone());
-            all.sort_by_key(|(cursor, _)| key(cursor));
-            if descending {
-                all.reverse();
-            }
-            let start = match &after {
-                Some(a) => all
-                    .iter()
-                    .position(|(cur, _)| {
-                        if descending {
-                            key(cur) < key(a)
-                        } else {
-                            key(cur) > key(a)
-                        }
-                    })
-                    .unwrap_or(all.len()),
-                None => 0,
-            };
-            more = all.len() > start + page_size;
-            page = all.into_iter().skip(start).take(page_size).collect();
-        }
-    }
-    let next_token = more
-        .then(|| {
-            page.last()
-                .map(|(cursor, _)| encode_token(sort, descending, cursor))
-        })
-        .flatten();
+    let page = read_page(
+        ctx,
+        caller,
+        &filters,
+        sort,
+        descending,
+        after.as_ref(),
+        page_size,
+        include_deleted,
+    )?;
+    let next_token = page.next_token(sort, descending);
     Ok(ListSecretsOutput {
         secret_list: page
+            .secrets
             .iter()
             .map(|(_, secret)| SecretListEntry {
                 metadata: metadata(secret),

@@ -4,6 +4,7 @@
 pub mod list;
 pub mod random;
 pub mod secrets;
+pub mod tags;
 pub mod values;
 
 use crate::auth::credentials::Credentials;
@@ -39,6 +40,7 @@ pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) ->
         DeleteSecret => call(body, |i| secrets::delete_secret(ctx, caller, i)).await,
         RestoreSecret => call(body, |i| secrets::restore_secret(ctx, caller, i)).await,
         GetSecretValue => call(body, |i| values::get_secret_value(ctx, caller, i)).await,
+        BatchGetSecretValue => call(body, |i| values::batch_get_secret_value(ctx, caller, i)).await,
         PutSecretValue => call(body, |i| values::put_secret_value(ctx, caller, i)).await,
         ListSecretVersionIds => {
             call(body, |i| values::list_secret_version_ids(ctx, caller, i)).await
@@ -51,6 +53,8 @@ pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) ->
         }
         GetRandomPassword => call(body, |i| async { random::get_random_password(i) }).await,
         ListSecrets => call(body, |i| list::list_secrets(ctx, caller, i)).await,
+        TagResource => call(body, |i| tags::tag_resource(ctx, caller, i)).await,
+        UntagResource => call(body, |i| tags::untag_resource(ctx, caller, i)).await,
         other => Err(ApiError::new(
             ErrorCode::UnknownOperation,
             format!("secretsd does not implement {} yet.", other.name()),
@@ -58,16 +62,36 @@ pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) ->
     }
 }
 
+/// The answer of operations without an output shape (TagResource, UntagResource): AWS sends
+/// 200 with an empty body, not `{}` (spec §1.3).
+pub struct NoOutput;
+
+/// How an operation's output becomes a response body.
+pub trait Output {
+    fn into_body(self) -> ApiResult<Bytes>;
+}
+
+impl<T: Serialize> Output for T {
+    fn into_body(self) -> ApiResult<Bytes> {
+        protocol::encode(&self)
+    }
+}
+
+impl Output for NoOutput {
+    fn into_body(self) -> ApiResult<Bytes> {
+        Ok(Bytes::new())
+    }
+}
+
 async fn call<I, O, F, Fut>(body: &[u8], op: F) -> ApiResult<Bytes>
 where
     I: DeserializeOwned,
-    O: Serialize,
+    O: Output,
     F: FnOnce(I) -> Fut,
     Fut: Future<Output = ApiResult<O>>,
 {
     let input: I = protocol::decode(body)?;
-    let output = op(input).await?;
-    protocol::encode(&output)
+    op(input).await?.into_body()
 }
 
 /// Resolves a `SecretId` to the key of the secret it names in the caller's partition, and the

@@ -1,6 +1,7 @@
 //! The secret lifecycle: CreateSecret, DescribeSecret, UpdateSecret, DeleteSecret,
 //! RestoreSecret (spec §3.1).
 
+use super::tags::{self, TagShape};
 use super::{
     begin_active, begin_existing, check_secret_id, load, only_secret_id, resolve, secret_value,
     write_value, Ctx,
@@ -8,20 +9,13 @@ use super::{
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::arn::{self, SecretKey};
-use crate::model::secret::{Secret, Tag, DEFAULT_KMS_KEY};
+use crate::model::secret::{Secret, DEFAULT_KMS_KEY};
 use crate::model::validate::{self, Constraints};
 use crate::protocol::shapes::{Blob, EpochSeconds};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 const DAY_MS: i64 = 86_400_000;
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagShape {
-    pub key: Option<String>,
-    pub value: Option<String>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -91,33 +85,6 @@ fn kms_key(input: Option<String>) -> Option<String> {
     input.filter(|k| !k.is_empty() && k != DEFAULT_KMS_KEY && k != "alias/aws/secretsmanager")
 }
 
-fn check_tags(c: &mut Constraints, tags: Option<&[TagShape]>) -> ApiResult<Vec<Tag>> {
-    let Some(tags) = tags else {
-        return Ok(Vec::new());
-    };
-    c.items("tags", Some(tags), 0, 50);
-    let mut out = Vec::with_capacity(tags.len());
-    for (i, tag) in tags.iter().enumerate() {
-        let key_path = format!("tags.{}.member.key", i + 1);
-        let value_path = format!("tags.{}.member.value", i + 1);
-        c.required(&key_path, tag.key.as_ref())
-            .length(&key_path, tag.key.as_deref(), 1, 128)
-            .length(&value_path, tag.value.as_deref(), 0, 256);
-        let key = tag.key.clone().unwrap_or_default();
-        if key.starts_with("aws:") {
-            return Err(ApiError::invalid_parameter(format!(
-                "You can't modify system tags. Tag key: '{key}'."
-            )));
-        }
-        out.retain(|t: &Tag| t.key != key);
-        out.push(Tag {
-            key,
-            value: tag.value.clone().unwrap_or_default(),
-        });
-    }
-    Ok(out)
-}
-
 pub async fn create_secret(
     ctx: &Ctx,
     caller: &Caller,
@@ -135,7 +102,7 @@ pub async fn create_secret(
         input.secret_binary.as_ref(),
         input.secret_type.as_deref(),
     );
-    let tags = check_tags(&mut c, input.tags.as_deref())?;
+    let tags = tags::check_tags(&mut c, input.tags.as_deref())?;
     c.finish()?;
     let name = input.name.unwrap_or_default();
     validate::new_name(&name)?;

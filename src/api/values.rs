@@ -1,6 +1,7 @@
 //! Values and versions: GetSecretValue, PutSecretValue, ListSecretVersionIds,
 //! UpdateSecretVersionStage (spec §3.2).
 
+use super::list::{filtered_page, parse_filters, FilterShape};
 use super::{begin_active, check_secret_id, load, secret_value, write_value, Ctx};
 use crate::auth::Caller;
 use crate::clock::day_start_millis;
@@ -85,16 +86,29 @@ pub async fn get_secret_value(
         .length("versionStage", input.version_stage.as_deref(), 1, 256)
         .finish()?;
     let secret = load(ctx, caller, input.secret_id.as_deref().unwrap_or_default())?;
-    if secret.is_scheduled_for_deletion() {
-        return Err(ApiError::marked_for_deletion());
-    }
-    let version = select_version(
+    read_value(
+        ctx,
         &secret,
         input.version_id.as_deref(),
         input.version_stage.as_deref(),
-    )?;
-    let value = ctx.store.read_value(&secret, version)?;
-    record_access(ctx, &secret, &version.id).await?;
+    )
+    .await
+}
+
+/// Reads the version a request selects (by id and/or label, default `AWSCURRENT`), records the
+/// read, and answers as GetSecretValue does.
+async fn read_value(
+    ctx: &Ctx,
+    secret: &Secret,
+    version_id: Option<&str>,
+    version_stage: Option<&str>,
+) -> ApiResult<GetSecretValueOutput> {
+    if secret.is_scheduled_for_deletion() {
+        return Err(ApiError::marked_for_deletion());
+    }
+    let version = select_version(secret, version_id, version_stage)?;
+    let value = ctx.store.read_value(secret, version)?;
+    record_access(ctx, secret, &version.id).await?;
     let (secret_string, secret_binary) = match value {
         SecretValue::String(s) => (Some(s), None),
         SecretValue::Binary(b) => (None, Some(Blob(b))),
@@ -358,4 +372,110 @@ pub async fn update_secret_version_stage(
         arn: secret.arn,
         name: secret.name,
     })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchGetSecretValueInput {
+    pub secret_id_list: Option<Vec<String>>,
+    pub filters: Option<Vec<FilterShape>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchError {
+    pub secret_id: String,
+    pub error_code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchGetSecretValueOutput {
+    pub secret_values: Vec<GetSecretValueOutput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    pub errors: Vec<BatchError>,
+}
+
+/// BatchGetSecretValue (spec §3.2): by id list or by filters; a secret that cannot be read
+/// becomes an entry in `Errors` with the code and text GetSecretValue would give, and the call
+/// itself succeeds.
+pub async fn batch_get_secret_value(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: BatchGetSecretValueInput,
+) -> ApiResult<BatchGetSecretValueOutput> {
+    let mut c = Constraints::new();
+    c.items("secretIdList", input.secret_id_list.as_deref(), 1, 20);
+    for (i, id) in input.secret_id_list.iter().flatten().enumerate() {
+        c.length(&format!("secretIdList.{}.member", i + 1), Some(id), 1, 2048);
+    }
+    c.range("maxResults", input.max_results, 1, 20).length(
+        "nextToken",
+        input.next_token.as_deref(),
+        1,
+        4096,
+    );
+    let filters = parse_filters(&mut c, input.filters.as_deref())?;
+    c.finish()?;
+    let mut output = BatchGetSecretValueOutput {
+        secret_values: Vec::new(),
+        next_token: None,
+        errors: Vec::new(),
+    };
+    match (input.secret_id_list, input.filters) {
+        (Some(ids), None) => {
+            if input.max_results.is_some() || input.next_token.is_some() {
+                return Err(ApiError::invalid_parameter(
+                    "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' or 'NextToken' is provided.",
+                ));
+            }
+            for id in ids {
+                let result = match load(ctx, caller, &id) {
+                    Ok(secret) => read_value(ctx, &secret, None, None).await,
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(value) => output.secret_values.push(value),
+                    Err(e) if e.code == ErrorCode::InternalServiceError => return Err(e),
+                    Err(e) => output.errors.push(BatchError {
+                        secret_id: id,
+                        error_code: e.code.as_str().to_string(),
+                        message: e.message,
+                    }),
+                }
+            }
+        }
+        (None, Some(_)) => {
+            let page_size = input.max_results.map_or(20, |n| n as usize);
+            let (secrets, next_token) = filtered_page(
+                ctx,
+                caller,
+                &filters,
+                input.next_token.as_deref(),
+                page_size,
+            )?;
+            for secret in secrets {
+                match read_value(ctx, &secret, None, None).await {
+                    Ok(value) => output.secret_values.push(value),
+                    Err(e) if e.code == ErrorCode::InternalServiceError => return Err(e),
+                    Err(e) => output.errors.push(BatchError {
+                        secret_id: secret.arn.clone(),
+                        error_code: e.code.as_str().to_string(),
+                        message: e.message,
+                    }),
+                }
+            }
+            output.next_token = next_token;
+        }
+        _ => {
+            return Err(ApiError::invalid_parameter(
+                "Either 'SecretIdList' or 'Filters' must be provided, but not both.",
+            ))
+        }
+    }
+    Ok(output)
 }
