@@ -1,7 +1,7 @@
 //! A small closed-loop load generator for `scripts/bench`: N connections, each sending signed
 //! Secrets Manager requests back to back for a fixed time; prints one JSON line with req/s and
 //! latency percentiles. Usage:
-//!   loadgen --url http://127.0.0.1:4584 --op create|get|put --secrets N --connections 16 --seconds 10
+//!   loadgen --url http://127.0.0.1:4584 --op create|get|put|list|list-filtered|batch --secrets N --connections 16 --seconds 10
 //! `create` makes secrets `bench-0` … `bench-(N-1)` and exits; `get` reads `bench-0`; `put`
 //! writes to a random one of them (AWS keeps at most 100 versions of a secret a day, so durable
 //! writes are spread over many secrets, as a real workload is).
@@ -107,6 +107,32 @@ fn body_for(op: &str, n: usize, secrets: usize) -> (String, Vec<u8>) {
             .to_string()
             .into_bytes(),
         ),
+        "list" => (
+            "secretsmanager.ListSecrets".into(),
+            serde_json::json!({ "MaxResults": 100 })
+                .to_string()
+                .into_bytes(),
+        ),
+        "list-filtered" => (
+            "secretsmanager.ListSecrets".into(),
+            serde_json::json!({
+                "MaxResults": 100,
+                "Filters": [{ "Key": "name", "Values": ["bench-99"] }],
+            })
+            .to_string()
+            .into_bytes(),
+        ),
+        "batch" => {
+            let ids: Vec<String> = (0..20)
+                .map(|_| format!("bench-{}", rand::rng().random_range(0..secrets)))
+                .collect();
+            (
+                "secretsmanager.BatchGetSecretValue".into(),
+                serde_json::json!({ "SecretIdList": ids })
+                    .to_string()
+                    .into_bytes(),
+            )
+        }
         _ => (
             "secretsmanager.GetSecretValue".into(),
             serde_json::json!({ "SecretId": "bench-0" })

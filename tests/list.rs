@@ -242,3 +242,40 @@ async fn bad_list_requests() {
     assert_eq!(code, "ValidationException");
     assert!(message.contains("Member must satisfy regular expression pattern"));
 }
+
+#[tokio::test]
+async fn name_filtered_listing_pages_in_every_order() {
+    let server = start().await;
+    let sm = client(&server);
+    for name in ["app/c", "other/x", "app/a", "app", "apple", "app/b", "zz"] {
+        sm.create_secret()
+            .name(name)
+            .secret_string("x")
+            .send()
+            .await
+            .unwrap();
+        server.clock().advance_millis(1000);
+    }
+    let app = || {
+        sm.list_secrets()
+            .max_results(2)
+            .filters(filter(FilterNameStringType::Name, &["app/", "app"]))
+    };
+    assert_eq!(
+        names(app()).await,
+        ["app/c", "app/a", "app", "apple", "app/b"]
+    );
+    assert_eq!(
+        names(app().sort_order(SortOrderType::Desc)).await,
+        ["app/b", "apple", "app", "app/a", "app/c"]
+    );
+    assert_eq!(
+        names(app().sort_by(SortByType::Name)).await,
+        ["app", "app/a", "app/b", "app/c", "apple"]
+    );
+    let only_slash = sm
+        .list_secrets()
+        .filters(filter(FilterNameStringType::Name, &["app/"]))
+        .filters(filter(FilterNameStringType::Name, &["!app/b"]));
+    assert_eq!(names(only_slash).await, ["app/c", "app/a"]);
+}

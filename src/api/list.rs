@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::filter::{self, Filter, FilterKey};
 use crate::model::secret::Secret;
 use crate::model::validate::Constraints;
-use crate::store::{Cursor, ListOrder};
+use crate::store::{Cursor, ListOrder, Start};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -209,16 +209,18 @@ fn read_page(
     };
     let mut page: Vec<(Cursor, Secret)> = Vec::with_capacity(page_size);
     let mut more = false;
-    match sort {
-        SortBy::CreatedDate | SortBy::Name => {
+    let prefixes = name_prefixes(filters);
+    match (sort, prefixes) {
+        (SortBy::CreatedDate | SortBy::Name, None) => {
             let order = if sort == SortBy::Name {
                 ListOrder::Name
             } else {
                 ListOrder::Created
             };
+            let start = after.map_or(Start::Beginning, Start::After);
             let scan = ctx
                 .store
-                .scan(&caller.account, &caller.region, order, after, descending);
+                .scan(&caller.account, &caller.region, order, start, descending);
             for item in scan {
                 let (cursor, secret) = item?;
                 if !wanted(&secret) {
@@ -231,28 +233,56 @@ fn read_page(
                 page.push((cursor, secret));
             }
         }
-        SortBy::LastChangedDate | SortBy::LastAccessedDate => {
-            // These dates change with every write or read, so no index keeps them: sort the
-            // partition (cost grows with the partition, unlike the indexed orders).
+        (_, prefixes) => {
+            // Either a name filter narrows the candidates to a few name ranges (read only
+            // those), or the order is a date that changes with every write or read and no index
+            // keeps it (read the partition). Then sort the candidates.
             let mut all: Vec<(Cursor, Secret)> = Vec::new();
-            for item in ctx.store.scan(
-                &caller.account,
-                &caller.region,
-                ListOrder::Name,
-                None,
-                false,
-            ) {
-                let (_, secret) = item?;
-                if wanted(&secret) {
-                    let cursor = Cursor {
-                        created_ms: sort.value_of(&secret),
-                        name: secret.name.clone(),
-                    };
-                    all.push((cursor, secret));
+            let mut collect = |scan: Box<dyn Iterator<Item = ApiResult<(Cursor, Secret)>> + '_>,
+                               prefix: &str|
+             -> ApiResult<()> {
+                for item in scan {
+                    let (_, secret) = item?;
+                    if !secret.name.starts_with(prefix) {
+                        break;
+                    }
+                    if wanted(&secret) {
+                        let cursor = Cursor {
+                            created_ms: sort.value_of(&secret),
+                            name: secret.name.clone(),
+                        };
+                        all.push((cursor, secret));
+                    }
+                }
+                Ok(())
+            };
+            match prefixes {
+                Some(prefixes) => {
+                    for prefix in prefixes {
+                        let scan = ctx.store.scan(
+                            &caller.account,
+                            &caller.region,
+                            ListOrder::Name,
+                            Start::AtName(&prefix),
+                            false,
+                        );
+                        collect(scan, &prefix)?;
+                    }
+                }
+                None => {
+                    let scan = ctx.store.scan(
+                        &caller.account,
+                        &caller.region,
+                        ListOrder::Name,
+                        Start::Beginning,
+                        false,
+                    );
+                    collect(scan, "")?;
                 }
             }
             let key = |c: &Cursor| (c.created_ms, c.name.clone());
             all.sort_by_key(|(cursor, _)| key(cursor));
+            all.dedup_by(|a, b| a.1.name == b.1.name);
             if descending {
                 all.reverse();
             }
@@ -277,6 +307,15 @@ fn read_page(
         secrets: page,
         more,
     })
+}
+
+/// The name prefixes a listing is confined to: those of a `name` filter without negated values
+/// (all filters must hold, so any one such filter bounds the result).
+fn name_prefixes(filters: &[Filter]) -> Option<Vec<String>> {
+    filters
+        .iter()
+        .find(|f| f.key == FilterKey::Name && f.values.iter().all(|v| !v.starts_with('!')))
+        .map(|f| f.values.clone())
 }
 
 /// BatchGetSecretValue's filtered mode: secrets in creation order, not scheduled for deletion.

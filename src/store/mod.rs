@@ -114,6 +114,16 @@ pub enum ListOrder {
     Created,
 }
 
+/// Where a scan starts.
+#[derive(Debug, Clone, Copy)]
+pub enum Start<'a> {
+    Beginning,
+    /// Just after this secret (the last of the previous page).
+    After(&'a Cursor),
+    /// At the first name not less than this one (name order only).
+    AtName(&'a str),
+}
+
 /// A position in a listing: the last secret of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
@@ -305,7 +315,7 @@ impl Store {
         account: &str,
         region: &str,
         order: ListOrder,
-        after: Option<&Cursor>,
+        start: Start<'_>,
         descending: bool,
     ) -> Box<dyn Iterator<Item = ApiResult<(Cursor, Secret)>> + 'a> {
         use std::ops::Bound;
@@ -319,18 +329,31 @@ impl Store {
         if let Some(last) = end.last_mut() {
             *last = 1; // the partition prefix ends in \0: \1 bounds it
         }
-        let position = after.map(|c| {
+        let key_of = |created_ms: i64, name: &str| {
             let mut k = prefix.clone();
             if order == ListOrder::Created {
-                k.extend_from_slice(&(c.created_ms.max(0) as u64).to_be_bytes());
+                k.extend_from_slice(&(created_ms.max(0) as u64).to_be_bytes());
             }
-            k.extend_from_slice(c.name.as_bytes());
+            k.extend_from_slice(name.as_bytes());
             k
-        });
-        let (lower, upper) = match (position, descending) {
-            (Some(p), false) => (Bound::Excluded(p), Bound::Excluded(end)),
-            (Some(p), true) => (Bound::Included(prefix.clone()), Bound::Excluded(p)),
-            (None, _) => (Bound::Included(prefix.clone()), Bound::Excluded(end)),
+        };
+        let (lower, upper) = match (start, descending) {
+            (Start::After(c), false) => (
+                Bound::Excluded(key_of(c.created_ms, &c.name)),
+                Bound::Excluded(end),
+            ),
+            (Start::After(c), true) => (
+                Bound::Included(prefix.clone()),
+                Bound::Excluded(key_of(c.created_ms, &c.name)),
+            ),
+            (Start::AtName(name), false) => {
+                (Bound::Included(key_of(0, name)), Bound::Excluded(end))
+            }
+            (Start::AtName(name), true) => (
+                Bound::Included(prefix.clone()),
+                Bound::Included(key_of(0, name)),
+            ),
+            (Start::Beginning, _) => (Bound::Included(prefix.clone()), Bound::Excluded(end)),
         };
         let range = self.db.range::<Vec<u8>, _>((lower, upper));
         let entries: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
