@@ -16,11 +16,6 @@ MODEL = botocore.loaders.Loader().load_service_model("secretsmanager", "service-
 NOT_YET = {
     "CancelRotateSecret",
     "RotateSecret",
-    "PutResourcePolicy",
-    "GetResourcePolicy",
-    "DeleteResourcePolicy",
-    "ValidateResourcePolicy",
-    "ListResourcePolicies",
     "ReplicateSecretToRegions",
     "RemoveRegionsFromReplication",
     "StopReplicationToReplica",
@@ -39,6 +34,9 @@ def test_every_model_operation_is_routed_or_listed_as_not_yet(server):
         else:
             assert not unknown, op
     assert NOT_YET <= set(MODEL["operations"])
+
+
+POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
 
 
 def check_members(shape_name, value, path):
@@ -91,10 +89,16 @@ def test_responses_use_only_model_members(server):
         "UpdateSecret": call(server, "UpdateSecret", SecretId="model/a", SecretString="z", ClientRequestToken=token()),
         "UpdateSecretVersionStage": call(server, "UpdateSecretVersionStage", SecretId="model/a", VersionStage="CUSTOM", RemoveFromVersionId=call(server, "GetSecretValue", SecretId="model/a", VersionStage="CUSTOM")["VersionId"]),
         "GetRandomPassword": call(server, "GetRandomPassword"),
+        "PutResourcePolicy": call(server, "PutResourcePolicy", SecretId="model/a", ResourcePolicy=POLICY),
+        "GetResourcePolicy": call(server, "GetResourcePolicy", SecretId="model/a"),
+        "ListResourcePolicies": call(server, "ListResourcePolicies", SecretId="model/a"),
+        "ValidateResourcePolicy": call(server, "ValidateResourcePolicy", ResourcePolicy=POLICY),
+        "DeleteResourcePolicy": call(server, "DeleteResourcePolicy", SecretId="model/a"),
     }
     # No output shape: an empty body.
     assert call(server, "TagResource", SecretId="model/a", Tags=[{"Key": "a", "Value": "b"}]) is None
     assert call(server, "UntagResource", SecretId="model/a", TagKeys=["a"]) is None
+    assert responses["ListResourcePolicies"] == {"ResourcePolicies": [{"PolicyName": "default"}]}
     responses["DeleteSecret"] = call(server, "DeleteSecret", SecretId="model/a", ForceDeleteWithoutRecovery=True)
     for op, body in responses.items():
         check_members(MODEL["operations"][op]["output"]["shape"], body, op)

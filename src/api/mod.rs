@@ -2,6 +2,7 @@
 //! families live in their own files. Shared lookup and value-writing rules live here, once.
 
 pub mod list;
+pub mod policy;
 pub mod random;
 pub mod secrets;
 pub mod tags;
@@ -54,6 +55,17 @@ pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) ->
         GetRandomPassword => call(body, |i| async { random::get_random_password(i) }).await,
         ListSecrets => call(body, |i| list::list_secrets(ctx, caller, i)).await,
         TagResource => call(body, |i| tags::tag_resource(ctx, caller, i)).await,
+        PutResourcePolicy => call(body, |i| policy::put_resource_policy(ctx, caller, i)).await,
+        GetResourcePolicy => call(body, |i| policy::get_resource_policy(ctx, caller, i)).await,
+        DeleteResourcePolicy => {
+            call(body, |i| policy::delete_resource_policy(ctx, caller, i)).await
+        }
+        ValidateResourcePolicy => {
+            call(body, |i| policy::validate_resource_policy(ctx, caller, i)).await
+        }
+        ListResourcePolicies => {
+            call(body, |i| policy::list_resource_policies(ctx, caller, i)).await
+        }
         UntagResource => call(body, |i| tags::untag_resource(ctx, caller, i)).await,
         other => Err(ApiError::new(
             ErrorCode::UnknownOperation,

@@ -165,6 +165,7 @@ pub async fn create_secret(
         last_changed_ms: now,
         last_accessed_ms: None,
         deleted_ms: None,
+        resource_policy: None,
         versions: Vec::new(),
     };
     let mut output_version = None;

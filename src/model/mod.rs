@@ -3,6 +3,7 @@
 pub mod arn;
 pub mod filter;
 pub mod password;
+pub mod policy;
 pub mod secret;
 pub mod stages;
 pub mod validate;

@@ -85,6 +85,9 @@ pub struct Secret {
     /// When set, the secret is scheduled for deletion at this time.
     #[serde(default)]
     pub deleted_ms: Option<i64>,
+    /// The resource policy (policy name `default`), as the client sent it.
+    #[serde(default)]
+    pub resource_policy: Option<String>,
     /// Oldest first.
     pub versions: Vec<Version>,
 }
