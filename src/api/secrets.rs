@@ -9,9 +9,10 @@ use super::{
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::arn::{self, SecretKey};
-use crate::model::secret::{Secret, DEFAULT_KMS_KEY};
+use crate::model::secret::{Secret, SecretValue, DEFAULT_KMS_KEY};
 use crate::model::validate::{self, Constraints};
 use crate::protocol::shapes::{Blob, EpochSeconds};
+use crate::store::SecretTxn;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -123,7 +124,7 @@ pub async fn create_secret(
         region: caller.region.clone(),
         name: name.clone(),
     };
-    let mut txn = ctx.store.begin(&key).await?;
+    let txn = ctx.store.begin(&key).await?;
     let now = ctx.clock.now_millis();
     if let Some(existing) = txn.current().filter(|s| super::live(ctx, Some(s), None)) {
         if existing.is_scheduled_for_deletion() {
@@ -152,7 +153,7 @@ pub async fn create_secret(
         ));
     }
 
-    let mut secret = Secret {
+    let secret = Secret {
         arn: arn::secret_arn(&key, &arn::random_suffix()),
         name,
         account: key.account.clone(),
@@ -168,21 +169,34 @@ pub async fn create_secret(
         resource_policy: None,
         versions: Vec::new(),
     };
-    let mut output_version = None;
-    if let Some(value) = &value {
-        let written = write_value(
-            &mut txn,
-            &mut secret,
-            input.client_request_token.as_deref(),
-            value,
-            None,
-            now,
-        )?;
-        output_version = Some(written.version_id);
-    }
+    commit_with_value(
+        txn,
+        secret,
+        input.client_request_token.as_deref(),
+        value.as_ref(),
+        now,
+    )
+    .await
+}
+
+/// The end of Create/UpdateSecret: writes the new value when there is one, commits, and
+/// answers `ARN`, `Name` and, when a value was written, its `VersionId`.
+async fn commit_with_value(
+    mut txn: SecretTxn<'_>,
+    mut secret: Secret,
+    token: Option<&str>,
+    value: Option<&SecretValue>,
+    now: i64,
+) -> ApiResult<SecretRefOutput> {
+    let version_id = match value {
+        Some(value) => {
+            Some(write_value(&mut txn, &mut secret, token, value, None, now)?.version_id)
+        }
+        None => None,
+    };
     txn.commit(Some(&secret)).await?;
     Ok(SecretRefOutput {
-        version_id: output_version,
+        version_id,
         ..refers_to(&secret)
     })
 }
@@ -304,7 +318,7 @@ pub async fn update_secret(
     );
     c.finish()?;
     let value = secret_value(input.secret_string, input.secret_binary)?;
-    let (mut txn, mut secret) =
+    let (txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
     let now = ctx.clock.now_millis();
     if let Some(description) = input.description {
@@ -317,23 +331,14 @@ pub async fn update_secret(
         secret.secret_type = Some(secret_type).filter(|t| !t.is_empty());
     }
     secret.last_changed_ms = now;
-    let mut version_id = None;
-    if let Some(value) = &value {
-        let written = write_value(
-            &mut txn,
-            &mut secret,
-            input.client_request_token.as_deref(),
-            value,
-            None,
-            now,
-        )?;
-        version_id = Some(written.version_id);
-    }
-    txn.commit(Some(&secret)).await?;
-    Ok(SecretRefOutput {
-        version_id,
-        ..refers_to(&secret)
-    })
+    commit_with_value(
+        txn,
+        secret,
+        input.client_request_token.as_deref(),
+        value.as_ref(),
+        now,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
