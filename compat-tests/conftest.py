@@ -29,15 +29,16 @@ def free_port():
 class SecretsdProcess:
     """One secretsd process on a data dir; restartable on the same dir."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, extra_args=()):
         self.data_dir = str(data_dir)
+        self.extra_args = list(extra_args)
         self.proc = None
         self.url = None
 
     def start(self, timeout=10.0):
         port = free_port()
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir, "--log-level", "warn"],
+            [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir, "--log-level", "warn", *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -11,11 +11,9 @@ from test_wire import signed
 
 MODEL = botocore.loaders.Loader().load_service_model("secretsmanager", "service-2")
 
-# Operations still to build (issue "The whole Secrets Manager API"); each answers
+# Operations still to build (replication); each answers
 # UnknownOperationException with a message saying so. This list only shrinks.
 NOT_YET = {
-    "CancelRotateSecret",
-    "RotateSecret",
     "ReplicateSecretToRegions",
     "RemoveRegionsFromReplication",
     "StopReplicationToReplica",

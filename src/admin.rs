@@ -5,6 +5,7 @@
 //!   the clock back to system time
 //! - `GET  /_secretsd/clock` → the server's time; `POST /_secretsd/clock` with
 //!   `{"advance_seconds": N}` or `{"epoch_seconds": T}` moves it (recovery windows, schedules)
+//! - `GET  /_secretsd/rotations?secret=<ARN>` → rotation configuration, job, attempts, events
 
 use crate::api::{self, Ctx};
 use crate::error::ApiError;
@@ -32,7 +33,13 @@ struct ClockChange {
     epoch_seconds: Option<f64>,
 }
 
-pub async fn handle(ctx: &Ctx, method: &Method, path: &str, body: &[u8]) -> Response<Full<Bytes>> {
+pub async fn handle(
+    ctx: &Ctx,
+    method: &Method,
+    path: &str,
+    query: &str,
+    body: &[u8],
+) -> Response<Full<Bytes>> {
     let result = match (method, path) {
         (&Method::GET, "/_secretsd/health") => Ok(json!({
             "status": "ok",
@@ -43,6 +50,7 @@ pub async fn handle(ctx: &Ctx, method: &Method, path: &str, body: &[u8]) -> Resp
             ctx.store.reset().await.map(|_| json!({"status": "ok"}))
         }
         (&Method::GET, "/_secretsd/clock") => Ok(clock_state(ctx)),
+        (&Method::GET, "/_secretsd/rotations") => rotations(ctx, query),
         (&Method::POST, "/_secretsd/clock") => set_clock(ctx, body).await,
         _ => {
             return json_response(
@@ -55,6 +63,51 @@ pub async fn handle(ctx: &Ctx, method: &Method, path: &str, body: &[u8]) -> Resp
         Ok(value) => json_response(StatusCode::OK, value),
         Err(e) => protocol::error_response(&e),
     }
+}
+
+/// `GET /_secretsd/rotations?secret=<ARN>`: the rotation configuration, the job in progress (if
+/// any, with its attempts and last error) and the latest rotation events of one secret.
+fn rotations(ctx: &Ctx, query: &str) -> Result<serde_json::Value, ApiError> {
+    let arn = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("secret="))
+        .map(crate::auth::sigv4::uri_decode)
+        .ok_or_else(|| ApiError::invalid_parameter("give ?secret=<secret ARN>"))?;
+    let key = match crate::model::arn::parse_secret_id(&arn)? {
+        crate::model::arn::SecretRef::FullArn { key, .. } => key,
+        _ => return Err(ApiError::invalid_parameter("give the secret's full ARN")),
+    };
+    let secret = ctx
+        .store
+        .get(&key)?
+        .filter(|s| s.arn == arn)
+        .ok_or_else(ApiError::secret_not_found)?;
+    Ok(json!({
+        "arn": secret.arn,
+        "rotation": secret.rotation.as_ref().map(|r| json!({
+            "lambda_arn": r.lambda_arn,
+            "enabled": r.enabled,
+            "rules": {
+                "AutomaticallyAfterDays": r.rules.automatically_after_days,
+                "ScheduleExpression": r.rules.schedule_expression,
+                "Duration": r.rules.duration,
+            },
+        })),
+        "job": secret.rotation_job.as_ref().map(|j| json!({
+            "token": j.token,
+            "test": j.test,
+            "attempts": j.attempts,
+            "last_error": j.last_error,
+            "started": j.started_ms as f64 / 1000.0,
+        })),
+        "due": secret.rotation_due_ms.map(|t| t as f64 / 1000.0),
+        "events": secret.rotation_events.iter().map(|e| json!({
+            "time": e.time_ms as f64 / 1000.0,
+            "event": e.name,
+            "token": e.token,
+            "detail": e.detail,
+        })).collect::<Vec<_>>(),
+    }))
 }
 
 fn clock_state(ctx: &Ctx) -> serde_json::Value {
@@ -79,7 +132,9 @@ async fn set_clock(ctx: &Ctx, body: &[u8]) -> Result<serde_json::Value, ApiError
             ))
         }
     }
-    // Moving time may end recovery windows: purge now rather than at the next sweep.
+    // Moving time may end recovery windows and open rotation windows: act now, not at the
+    // next sweep.
     api::purge_due_deletions(ctx).await?;
+    ctx.rotation.tick();
     Ok(clock_state(ctx))
 }

@@ -5,6 +5,7 @@ use crate::auth::credentials::AuthMode;
 use crate::store::crypto::{self, MasterKey};
 use crate::store::Location;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -23,6 +24,32 @@ pub struct Config {
     /// From `SECRETSD_MASTER_KEY`; otherwise `<data-dir>/master.key` is used (or created).
     pub master_key: Option<MasterKey>,
     pub log_level: String,
+    /// Rotation functions by name (the last part of a `RotationLambdaARN`).
+    pub functions: BTreeMap<String, FunctionConfig>,
+}
+
+/// How a rotation function runs. `exec`: the command gets the Lambda event as JSON on stdin and
+/// the Secrets Manager endpoint in its environment; exit status 0 means the step succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionConfig {
+    pub kind: FunctionKind,
+    pub command: Vec<String>,
+    #[serde(default = "default_step_timeout")]
+    pub timeout_s: u64,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FunctionKind {
+    Exec,
+}
+
+/// Lambda's default timeout for rotation functions (spec/rotation.md §1.4).
+fn default_step_timeout() -> u64 {
+    30
 }
 
 impl Default for Config {
@@ -34,6 +61,7 @@ impl Default for Config {
             auth: AuthMode::Open,
             master_key: None,
             log_level: "info".to_string(),
+            functions: BTreeMap::new(),
         }
     }
 }
@@ -59,6 +87,8 @@ struct FileConfig {
     account: Option<String>,
     auth: Option<AuthMode>,
     log_level: Option<String>,
+    #[serde(default)]
+    functions: BTreeMap<String, FunctionConfig>,
 }
 
 /// Values given on the command line or in the environment.
@@ -126,6 +156,7 @@ impl Config {
                 .log_level
                 .or(file.log_level)
                 .unwrap_or(defaults.log_level),
+            functions: file.functions,
         })
     }
 }
@@ -171,6 +202,20 @@ mod tests {
         .unwrap();
         assert_eq!(config.listen.port(), 9001);
         assert_eq!(config.account, "111111111111");
+    }
+
+    #[test]
+    fn rotation_functions_are_read_from_the_file() {
+        let config = with_file(
+            "[functions.my-rotator]\nkind = \"exec\"\ncommand = [\"/bin/rotate\", \"--fast\"]\nenv = { A = \"1\" }\n",
+        )
+        .unwrap();
+        let f = &config.functions["my-rotator"];
+        assert_eq!(f.kind, FunctionKind::Exec);
+        assert_eq!(f.command, ["/bin/rotate", "--fast"]);
+        assert_eq!(f.timeout_s, 30);
+        assert_eq!(f.env["A"], "1");
+        assert!(with_file("[functions.x]\nkind = \"lambda\"\ncommand = []\n").is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod model;
 pub mod protocol;
+pub mod rotation;
 pub mod server;
 pub mod store;
 

@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{self, Operation};
+use crate::rotation::{self, RotationHandle};
 use crate::store::{Location, Store};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -21,6 +22,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -48,6 +50,7 @@ pub struct Server {
     stop: watch::Sender<bool>,
     accept_loop: JoinHandle<()>,
     sweeper: JoinHandle<()>,
+    rotator: JoinHandle<()>,
 }
 
 impl Server {
@@ -60,20 +63,31 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
+        let (rotation, rotation_receiver) = RotationHandle::channel();
         let ctx = Arc::new(Ctx {
             store,
             clock: Clock::default(),
             credentials: Credentials::new(config.auth, &config.account),
+            functions: config.functions.clone(),
+            rotation,
+            endpoint: OnceLock::new(),
         });
+        let _ = ctx.endpoint.set(format!("http://{addr}"));
         let (stop, stopped) = watch::channel(false);
         let accept_loop = tokio::spawn(accept_loop(listener, ctx.clone(), stopped.clone()));
-        let sweeper = tokio::spawn(sweep_deletions(ctx.clone(), stopped));
+        let sweeper = tokio::spawn(sweep_deletions(ctx.clone(), stopped.clone()));
+        let rotator = tokio::spawn(rotation::run_worker(
+            ctx.clone(),
+            rotation_receiver,
+            stopped,
+        ));
         Ok(Server {
             addr,
             ctx,
             stop,
             accept_loop,
             sweeper,
+            rotator,
         })
     }
 
@@ -96,6 +110,7 @@ impl Server {
         let _ = self.stop.send(true);
         let _ = self.accept_loop.await;
         let _ = self.sweeper.await;
+        let _ = self.rotator.await;
     }
 }
 
@@ -202,8 +217,9 @@ async fn route(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     if admin::is_admin_path(&path) {
         let method = req.method().clone();
+        let query = req.uri().query().unwrap_or("").to_string();
         return match read_body(req).await {
-            Ok((_, body)) => admin::handle(ctx, &method, &path, &body).await,
+            Ok((_, body)) => admin::handle(ctx, &method, &path, &query, &body).await,
             Err(e) => protocol::error_response(&e),
         };
     }

@@ -4,6 +4,7 @@
 pub mod list;
 pub mod policy;
 pub mod random;
+pub mod rotation;
 pub mod secrets;
 pub mod tags;
 pub mod values;
@@ -11,24 +12,32 @@ pub mod values;
 use crate::auth::credentials::Credentials;
 use crate::auth::Caller;
 use crate::clock::Clock;
+use crate::config::FunctionConfig;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::arn::{self, SecretKey, SecretRef};
-use crate::model::secret::{Secret, SecretValue, Version};
+use crate::model::secret::{Secret, SecretValue, Version, AWSCURRENT};
 use crate::model::stages;
 use crate::model::validate::Constraints;
 use crate::protocol::shapes::Blob;
 use crate::protocol::{self, Operation};
-use crate::store::{SecretTxn, Store};
+use crate::rotation::{self as engine, RotationHandle};
+use crate::store::{Hint, SecretTxn, Store};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::OnceLock;
 
-/// What every operation can reach: the store, the clock and the credentials.
+/// What every operation can reach: the store, the clock, the credentials, and the rotation
+/// machinery (its functions, its worker, and the URL rotation functions call back).
 pub struct Ctx {
     pub store: Store,
     pub clock: Clock,
     pub credentials: Credentials,
+    pub functions: BTreeMap<String, FunctionConfig>,
+    pub rotation: RotationHandle,
+    pub endpoint: OnceLock<String>,
 }
 
 /// Runs one operation on a raw request body and returns the raw response body.
@@ -54,6 +63,8 @@ pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) ->
         }
         GetRandomPassword => call(body, |i| async { random::get_random_password(i) }).await,
         ListSecrets => call(body, |i| list::list_secrets(ctx, caller, i)).await,
+        RotateSecret => call(body, |i| rotation::rotate_secret(ctx, caller, i)).await,
+        CancelRotateSecret => call(body, |i| rotation::cancel_rotate_secret(ctx, caller, i)).await,
         TagResource => call(body, |i| tags::tag_resource(ctx, caller, i)).await,
         PutResourcePolicy => call(body, |i| policy::put_resource_policy(ctx, caller, i)).await,
         GetResourcePolicy => call(body, |i| policy::get_resource_policy(ctx, caller, i)).await,
@@ -281,6 +292,12 @@ fn finish_write(
     now_ms: i64,
 ) -> ApiResult<Written> {
     stages::label_new_value(&mut secret.versions, token, requested_stages)?;
+    if secret
+        .version(token)
+        .is_some_and(|v| v.has_stage(AWSCURRENT))
+    {
+        engine::on_new_current(secret, token, now_ms);
+    }
     stages::prune(&mut secret.versions, now_ms)?;
     txn.put_value(secret, token, value);
     secret.last_changed_ms = now_ms;
@@ -297,7 +314,7 @@ fn finish_write(
 /// Removes secrets whose recovery window has ended. Returns how many were purged.
 pub async fn purge_due_deletions(ctx: &Ctx) -> ApiResult<usize> {
     let now = ctx.clock.now_millis();
-    let due = ctx.store.due_deletions(now, 1000)?;
+    let due = ctx.store.due(Hint::Deletion, now, 1000)?;
     let mut purged = 0;
     for (at, key) in due {
         let txn = ctx.store.begin(&key).await?;
@@ -306,7 +323,7 @@ pub async fn purge_due_deletions(ctx: &Ctx) -> ApiResult<usize> {
             tracing::info!(secret = %key.name, account = %key.account, region = %key.region, "purged secret after its recovery window");
             purged += 1;
         } else {
-            ctx.store.remove_deletion_hint(&key, at)?;
+            ctx.store.remove_hint(Hint::Deletion, &key, at)?;
         }
     }
     Ok(purged)

@@ -1,6 +1,7 @@
 //! The secret lifecycle: CreateSecret, DescribeSecret, UpdateSecret, DeleteSecret,
 //! RestoreSecret (spec §3.1).
 
+use super::rotation::RotationRulesShape;
 use super::tags::{self, TagShape};
 use super::{
     begin_active, begin_existing, check_secret_id, load, only_secret_id, resolve, secret_value,
@@ -166,8 +167,8 @@ pub async fn create_secret(
         last_changed_ms: now,
         last_accessed_ms: None,
         deleted_ms: None,
-        resource_policy: None,
         versions: Vec::new(),
+        ..Secret::default()
     };
     commit_with_value(
         txn,
@@ -222,6 +223,16 @@ pub struct SecretMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation_enabled: Option<bool>,
+    #[serde(rename = "RotationLambdaARN", skip_serializing_if = "Option::is_none")]
+    pub rotation_lambda_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation_rules: Option<RotationRulesShape>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_rotated_date: Option<EpochSeconds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_rotation_date: Option<EpochSeconds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_changed_date: Option<EpochSeconds>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_accessed_date: Option<EpochSeconds>,
@@ -240,6 +251,18 @@ pub fn metadata(secret: &Secret) -> SecretMetadata {
         secret_type: secret.secret_type.clone(),
         description: secret.description.clone(),
         kms_key_id: secret.kms_key_id.clone(),
+        // Rotation members appear once rotation was configured (spec/rotation.md §1.10).
+        rotation_enabled: secret.rotation.as_ref().map(|r| r.enabled),
+        rotation_lambda_arn: secret.rotation.as_ref().map(|r| r.lambda_arn.clone()),
+        rotation_rules: secret
+            .rotation
+            .as_ref()
+            .map(|r| RotationRulesShape::from(&r.rules)),
+        last_rotated_date: secret.last_rotated_ms.map(EpochSeconds),
+        next_rotation_date: secret
+            .next_rotation_ms
+            .filter(|_| secret.rotation.as_ref().is_some_and(|r| r.enabled))
+            .map(EpochSeconds),
         last_changed_date: Some(EpochSeconds(secret.last_changed_ms)),
         last_accessed_date: secret.last_accessed_ms.map(EpochSeconds),
         deleted_date: secret.deleted_ms.map(EpochSeconds),

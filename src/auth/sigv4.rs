@@ -326,7 +326,7 @@ fn uri_encode(text: &str, keep_slash: bool) -> String {
 }
 
 /// Decodes `%XX` escapes (lenient: a malformed escape is kept as it is).
-fn uri_decode(text: &str) -> String {
+pub(crate) fn uri_decode(text: &str) -> String {
     fn hex_digit(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
     }

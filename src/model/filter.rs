@@ -161,8 +161,8 @@ mod tests {
             last_changed_ms: 0,
             last_accessed_ms: None,
             deleted_ms: None,
-            resource_policy: None,
             versions: vec![],
+            ..Secret::default()
         }
     }
 

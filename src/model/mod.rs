@@ -4,6 +4,7 @@ pub mod arn;
 pub mod filter;
 pub mod password;
 pub mod policy;
+pub mod schedule;
 pub mod secret;
 pub mod stages;
 pub mod validate;

@@ -61,7 +61,49 @@ impl Version {
     }
 }
 
+/// `RotationRules` as the client set them (echoed as given).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RotationRules {
+    pub automatically_after_days: Option<i64>,
+    pub schedule_expression: Option<String>,
+    pub duration: Option<String>,
+}
+
+/// Rotation as configured by RotateSecret; `enabled` turns false on CancelRotateSecret, while
+/// the function and rules stay visible (spec/rotation.md §1.9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationConfig {
+    pub lambda_arn: String,
+    pub rules: RotationRules,
+    pub enabled: bool,
+}
+
+/// A rotation in progress: its token (the AWSPENDING version) never changes between attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationJob {
+    pub token: String,
+    /// `RotateImmediately=false`: only testSecret runs, against a copy of the current value.
+    pub test: bool,
+    pub attempts: u32,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    pub started_ms: i64,
+}
+
+/// What happened to a rotation, named as CloudTrail names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationEvent {
+    pub time_ms: i64,
+    pub name: String,
+    pub token: String,
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// Rotation events kept per secret.
+pub const MAX_ROTATION_EVENTS: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Secret {
     pub arn: String,
     pub name: String,
@@ -88,6 +130,20 @@ pub struct Secret {
     /// The resource policy (policy name `default`), as the client sent it.
     #[serde(default)]
     pub resource_policy: Option<String>,
+    #[serde(default)]
+    pub rotation: Option<RotationConfig>,
+    #[serde(default)]
+    pub last_rotated_ms: Option<i64>,
+    /// `NextRotationDate`: the end of the next rotation window.
+    #[serde(default)]
+    pub next_rotation_ms: Option<i64>,
+    /// When the scheduler should next act on this secret (start a rotation, or retry one).
+    #[serde(default)]
+    pub rotation_due_ms: Option<i64>,
+    #[serde(default)]
+    pub rotation_job: Option<RotationJob>,
+    #[serde(default)]
+    pub rotation_events: Vec<RotationEvent>,
     /// Oldest first.
     pub versions: Vec<Version>,
 }
@@ -115,6 +171,28 @@ impl Secret {
 
     pub fn version_with_stage(&self, stage: &str) -> Option<&Version> {
         self.versions.iter().find(|v| v.has_stage(stage))
+    }
+
+    /// Records a rotation event, keeping the newest `MAX_ROTATION_EVENTS`.
+    pub fn record_rotation_event(
+        &mut self,
+        time_ms: i64,
+        name: &str,
+        token: &str,
+        detail: Option<String>,
+    ) {
+        tracing::info!(secret = %self.arn, event = name, token, detail = detail.as_deref().unwrap_or(""), "rotation");
+        self.rotation_events.push(RotationEvent {
+            time_ms,
+            name: name.to_string(),
+            token: token.to_string(),
+            detail,
+        });
+        let excess = self
+            .rotation_events
+            .len()
+            .saturating_sub(MAX_ROTATION_EVENTS);
+        self.rotation_events.drain(..excess);
     }
 
     /// Time of the last read, truncated to the day by the caller.

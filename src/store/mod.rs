@@ -17,6 +17,8 @@
 //! - `V` account \0 region \0 name \0 id    → a sealed value.
 //! - `D` deletion time (8 bytes, big-endian) account \0 region \0 name → () : purge index in
 //!   time order, so the sweeper reads only what is due and start-up scans nothing.
+//! - `R` due time (8 bytes, big-endian) account \0 region \0 name → () : the rotation scheduler's
+//!   index, like `D`.
 //! - `C` account \0 region \0 creation time (8 bytes, big-endian) name → () : ListSecrets' default
 //!   order, so a page costs what it returns, not what the partition holds.
 //! - `K`                                    → a sealed marker that proves the master key fits.
@@ -82,11 +84,31 @@ fn value_key(key: &SecretKey, version_id: &str) -> Vec<u8> {
     out
 }
 
-fn deletion_key(key: &SecretKey, at_ms: i64) -> Vec<u8> {
-    let mut out = vec![b'D'];
+/// A time-ordered hint: `tag` time (8 bytes, big-endian) account \0 region \0 name.
+fn hint_key(tag: Hint, key: &SecretKey, at_ms: i64) -> Vec<u8> {
+    let mut out = vec![tag as u8];
     out.extend_from_slice(&(at_ms.max(0) as u64).to_be_bytes());
     out.extend(secret_key_bytes(key));
     out
+}
+
+/// Time-ordered indexes that let background work find what is due without scanning secrets.
+/// Each is a hint: the record says whether it still holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    /// The end of a recovery window (`Secret::deleted_ms`).
+    Deletion = b'D' as isize,
+    /// The scheduler's next action on a secret (`Secret::rotation_due_ms`).
+    Rotation = b'R' as isize,
+}
+
+impl Hint {
+    fn time_of(self, secret: &Secret) -> Option<i64> {
+        match self {
+            Hint::Deletion => secret.deleted_ms,
+            Hint::Rotation => secret.rotation_due_ms,
+        }
+    }
 }
 
 /// `account \0 region \0`: the start of every key of one partition.
@@ -285,10 +307,11 @@ impl Store {
         })
     }
 
-    /// Deletion hints that are due: (time, secret), oldest first, at most `limit`. A hint may be
-    /// stale (see the module docs): check it against the record.
-    pub fn due_deletions(&self, now_ms: i64, limit: usize) -> ApiResult<Vec<(i64, SecretKey)>> {
-        let end = deletion_key(
+    /// Hints that are due: (time, secret), oldest first, at most `limit`. A hint may be stale
+    /// (see the module docs): check it against the record.
+    pub fn due(&self, hint: Hint, now_ms: i64, limit: usize) -> ApiResult<Vec<(i64, SecretKey)>> {
+        let end = hint_key(
+            hint,
             &SecretKey {
                 account: String::new(),
                 region: String::new(),
@@ -297,7 +320,11 @@ impl Store {
             now_ms + 1,
         );
         let mut due = Vec::new();
-        for item in self.db.range(b"D".to_vec()..end[..9].to_vec()).take(limit) {
+        for item in self
+            .db
+            .range(vec![hint as u8]..end[..9].to_vec())
+            .take(limit)
+        {
             let (k, _) = item.map_err(storage_error)?;
             let mut at = [0u8; 8];
             at.copy_from_slice(&k[1..9]);
@@ -409,10 +436,10 @@ impl Store {
         }))
     }
 
-    /// Drops a deletion hint that no longer matches its record.
-    pub fn remove_deletion_hint(&self, key: &SecretKey, at_ms: i64) -> ApiResult<()> {
+    /// Drops a hint that no longer matches its record.
+    pub fn remove_hint(&self, hint: Hint, key: &SecretKey, at_ms: i64) -> ApiResult<()> {
         self.db
-            .remove(deletion_key(key, at_ms))
+            .remove(hint_key(hint, key, at_ms))
             .map(|_| ())
             .map_err(storage_error)
     }
@@ -502,11 +529,16 @@ impl SecretTxn<'_> {
                     .map_err(storage_error)?;
             }
         }
-        let old_deletion = self.original.as_ref().and_then(|s| s.deleted_ms);
-        let new_deletion = new.and_then(|s| s.deleted_ms);
-        if let Some(at) = new_deletion.filter(|at| Some(*at) != old_deletion) {
-            db.insert(deletion_key(key, at), b"".as_slice())
-                .map_err(storage_error)?;
+        const HINTS: [Hint; 2] = [Hint::Deletion, Hint::Rotation];
+        for hint in HINTS {
+            let old = self.original.as_ref().and_then(|s| hint.time_of(s));
+            if let Some(at) = new
+                .and_then(|s| hint.time_of(s))
+                .filter(|at| Some(*at) != old)
+            {
+                db.insert(hint_key(hint, key, at), b"".as_slice())
+                    .map_err(storage_error)?;
+            }
         }
         match new {
             Some(secret) => {
@@ -517,8 +549,12 @@ impl SecretTxn<'_> {
                 db.remove(record_key(key)).map_err(storage_error)?;
             }
         }
-        if let Some(at) = old_deletion.filter(|at| Some(*at) != new_deletion) {
-            db.remove(deletion_key(key, at)).map_err(storage_error)?;
+        for hint in HINTS {
+            let current = new.and_then(|s| hint.time_of(s));
+            let old = self.original.as_ref().and_then(|s| hint.time_of(s));
+            if let Some(at) = old.filter(|at| Some(*at) != current) {
+                db.remove(hint_key(hint, key, at)).map_err(storage_error)?;
+            }
         }
         if let Some(old) = &self.original {
             if !new.is_some_and(|n| same_secret(old, n)) {

@@ -1,0 +1,70 @@
+"""A Lambda-shaped rotation function run by secretsd's `exec` executor: the event arrives as JSON
+on stdin, the endpoint and credentials in the environment. It rotates a JSON secret's
+`password` the way AWS's single-user templates do, against a "server" that is a state file
+(ROTATOR_STATE_FILE, JSON: secret ARN -> the password the "server" accepts), so tests can
+see the credential really change. ROTATOR_FAIL_STEP makes
+one step fail, to test failure handling."""
+
+import json
+import os
+import sys
+
+import boto3
+from botocore.exceptions import ClientError
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def main():
+    event = json.load(sys.stdin)
+    step, arn, token = event["Step"], event["SecretId"], event["ClientRequestToken"]
+    if os.environ.get("ROTATOR_FAIL_STEP") == step:
+        print(f"refusing {step} on purpose", file=sys.stderr)
+        sys.exit(1)
+    sm = boto3.client("secretsmanager", endpoint_url=os.environ["SECRETS_MANAGER_ENDPOINT"])
+    metadata = sm.describe_secret(SecretId=arn)
+    if not metadata.get("RotationEnabled") and step != "testSecret":
+        sys.exit(f"rotation is not enabled for {arn}")
+    stages = metadata["VersionIdsToStages"].get(token)
+    if stages is None or ("AWSPENDING" not in stages and "AWSCURRENT" not in stages):
+        sys.exit(f"version {token} is not set as AWSPENDING")
+    state = os.environ.get("ROTATOR_STATE_FILE")
+
+    if step == "createSecret":
+        current = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+        try:
+            sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            current["password"] = sm.get_random_password(ExcludeCharacters="/@\"'\\")["RandomPassword"]
+            sm.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString=json.dumps(current), VersionStages=["AWSPENDING"])
+    elif step == "setSecret":
+        pending = json.loads(sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")["SecretString"])
+        if state:
+            accepted = load(state)
+            accepted[arn] = pending["password"]
+            with open(state, "w") as f:
+                json.dump(accepted, f)
+    elif step == "testSecret":
+        pending = json.loads(sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")["SecretString"])
+        # "Log in" with the pending password: a server that knows this secret must accept it.
+        accepted = load(state).get(arn) if state else None
+        if accepted is not None and accepted != pending["password"]:
+            sys.exit("the server does not accept the pending password")
+    elif step == "finishSecret":
+        current = next(v for v, s in metadata["VersionIdsToStages"].items() if "AWSCURRENT" in s)
+        if current != token:
+            sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current)
+    else:
+        sys.exit(f"unknown step {step}")
+
+
+if __name__ == "__main__":
+    main()

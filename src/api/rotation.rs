@@ -1,0 +1,219 @@
+//! RotateSecret and CancelRotateSecret (spec §3.3, spec/rotation.md §1.3, §1.9). The work itself
+//! is the rotation engine's (`crate::rotation`); these calls configure it and start jobs.
+
+use super::{begin_active, check_secret_id, only_secret_id, Ctx};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::model::schedule;
+use crate::model::secret::{RotationConfig, RotationRules, AWSCURRENT, AWSPENDING};
+use crate::model::validate::Constraints;
+use crate::rotation as engine;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotationRulesShape {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automatically_after_days: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_expression: Option<String>,
+}
+
+impl From<&RotationRules> for RotationRulesShape {
+    fn from(rules: &RotationRules) -> Self {
+        RotationRulesShape {
+            automatically_after_days: rules.automatically_after_days,
+            duration: rules.duration.clone(),
+            schedule_expression: rules.schedule_expression.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetadataItem {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotateSecretInput {
+    pub secret_id: Option<String>,
+    pub client_request_token: Option<String>,
+    #[serde(rename = "RotationLambdaARN")]
+    pub rotation_lambda_arn: Option<String>,
+    pub rotation_rules: Option<RotationRulesShape>,
+    pub rotate_immediately: Option<bool>,
+    pub external_secret_rotation_metadata: Option<Vec<MetadataItem>>,
+    pub external_secret_rotation_role_arn: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotateSecretOutput {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+const PREVIOUS_INCOMPLETE: &str =
+    "A previous rotation isn't complete. That rotation will be reattempted.";
+
+pub async fn rotate_secret(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: RotateSecretInput,
+) -> ApiResult<RotateSecretOutput> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, input.secret_id.as_deref());
+    c.length(
+        "clientRequestToken",
+        input.client_request_token.as_deref(),
+        32,
+        64,
+    )
+    .length(
+        "rotationLambdaARN",
+        input.rotation_lambda_arn.as_deref(),
+        0,
+        2048,
+    )
+    .length(
+        "externalSecretRotationRoleArn",
+        input.external_secret_rotation_role_arn.as_deref(),
+        20,
+        2048,
+    );
+    if let Some(rules) = &input.rotation_rules {
+        c.range(
+            "rotationRules.automaticallyAfterDays",
+            rules.automatically_after_days,
+            1,
+            1000,
+        )
+        .length("rotationRules.duration", rules.duration.as_deref(), 2, 3)
+        .length(
+            "rotationRules.scheduleExpression",
+            rules.schedule_expression.as_deref(),
+            1,
+            256,
+        );
+    }
+    c.finish()?;
+    // RotateSecret reports a missing token as a parameter problem (spec §3.3), unlike the writes.
+    let token = input.client_request_token.clone().ok_or_else(|| {
+        ApiError::invalid_parameter(
+            "You must provide a ClientRequestToken value. We recommend a UUID-type value.",
+        )
+    })?;
+    if input.external_secret_rotation_role_arn.is_some()
+        || input.external_secret_rotation_metadata.is_some()
+    {
+        return Err(ApiError::invalid_request(
+            "secretsd does not rotate managed external secrets yet.",
+        ));
+    }
+    let new_rules = input.rotation_rules.as_ref().map(|r| RotationRules {
+        automatically_after_days: r.automatically_after_days,
+        schedule_expression: r.schedule_expression.clone(),
+        duration: r.duration.clone(),
+    });
+    if let Some(rules) = &new_rules {
+        let parsed = schedule::parse(
+            rules.automatically_after_days,
+            rules.schedule_expression.as_deref(),
+        )?;
+        schedule::parse_duration(rules.duration.as_deref(), parsed)?;
+    }
+
+    let (mut txn, mut secret) =
+        begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    let lambda_arn = input
+        .rotation_lambda_arn
+        .clone()
+        .filter(|a| !a.is_empty())
+        .or_else(|| secret.rotation.as_ref().map(|r| r.lambda_arn.clone()))
+        .ok_or_else(|| {
+            ApiError::invalid_request(
+                "No Lambda rotation function ARN is associated with this secret.",
+            )
+        })?;
+    // AWS checks that it can invoke the function before it stores anything.
+    engine::check_invokable(ctx, &lambda_arn)?;
+    let pending_elsewhere = secret
+        .versions
+        .iter()
+        .any(|v| v.has_stage(AWSPENDING) && !v.has_stage(AWSCURRENT));
+    if pending_elsewhere {
+        // "That rotation will be reattempted": resume it with its own token.
+        if secret.rotation_job.is_some() {
+            ctx.rotation.run(secret.key());
+        }
+        return Err(ApiError::invalid_request(PREVIOUS_INCOMPLETE));
+    }
+    let rules = new_rules
+        .or_else(|| secret.rotation.as_ref().map(|r| r.rules.clone()))
+        .unwrap_or_default();
+    secret.rotation = Some(RotationConfig {
+        lambda_arn,
+        rules,
+        enabled: true,
+    });
+    let now = ctx.clock.now_millis();
+    secret.last_changed_ms = now;
+    engine::schedule_next(&mut secret, now);
+    let immediately = input.rotate_immediately.unwrap_or(true);
+    engine::prepare(&mut txn, &mut secret, &token, !immediately, now)?;
+    txn.commit(Some(&secret)).await?;
+    ctx.rotation.run(secret.key());
+    Ok(RotateSecretOutput {
+        arn: secret.arn,
+        name: secret.name,
+        version_id: Some(token),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CancelRotateSecretInput {
+    pub secret_id: Option<String>,
+}
+
+/// Turns rotation off; a rotation in flight stops, its AWSPENDING version stays for the caller
+/// to clean up, and its id is returned (spec/rotation.md §1.9).
+pub async fn cancel_rotate_secret(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: CancelRotateSecretInput,
+) -> ApiResult<RotateSecretOutput> {
+    let secret_id = only_secret_id(input.secret_id.as_deref())?;
+    let (txn, mut secret) = begin_active(ctx, caller, secret_id).await?;
+    let Some(config) = secret.rotation.as_mut() else {
+        return Err(ApiError::invalid_request(
+            "You can't cancel rotation for a secret that doesn't have rotation configured.",
+        ));
+    };
+    config.enabled = false;
+    let now = ctx.clock.now_millis();
+    let pending = secret
+        .versions
+        .iter()
+        .find(|v| v.has_stage(AWSPENDING) && !v.has_stage(AWSCURRENT))
+        .map(|v| v.id.clone());
+    if let Some(job) = secret.rotation_job.take() {
+        secret.record_rotation_event(now, "RotationCancelled", &job.token, None);
+    }
+    engine::schedule_next(&mut secret, now);
+    secret.last_changed_ms = now;
+    txn.commit(Some(&secret)).await?;
+    Ok(RotateSecretOutput {
+        arn: secret.arn,
+        name: secret.name,
+        version_id: pending,
+    })
+}
