@@ -1,5 +1,6 @@
-"""Rotation with boto3 against the release binary, through secretsd's `exec` executor running a
-Lambda-shaped Python function (rotators/exec_rotator.py) (spec §3.3, spec/rotation.md)."""
+"""Rotation with boto3 against the release binary, with a Lambda-shaped Python function
+(rotators/lambda_function.py) run by the `exec` and the `python` executors (spec §3.3,
+spec/rotation.md)."""
 
 import json
 import pathlib
@@ -12,9 +13,10 @@ import pytest
 
 from conftest import SecretsdProcess, client, error_of
 
-ROTATOR = pathlib.Path(__file__).resolve().parent / "rotators" / "exec_rotator.py"
+ROTATOR = pathlib.Path(__file__).resolve().parent / "rotators" / "lambda_function.py"
 OK = "arn:aws:lambda:us-east-1:000000000000:function:rotate-ok"
 FAILS = "arn:aws:lambda:us-east-1:000000000000:function:rotate-fails-set"
+PYTHON = "arn:aws:lambda:us-east-1:000000000000:function:rotate-python"
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +29,12 @@ def rotating(tmp_path_factory):
 [functions.rotate-ok]
 kind = "exec"
 command = [{json.dumps(sys.executable)}, {json.dumps(str(ROTATOR))}]
+env = {{ ROTATOR_STATE_FILE = {json.dumps(str(state))} }}
+
+[functions.rotate-python]
+kind = "python"
+python = {json.dumps(sys.executable)}
+handler = {json.dumps(str(ROTATOR.with_suffix("")) + ".lambda_handler")}
 env = {{ ROTATOR_STATE_FILE = {json.dumps(str(state))} }}
 
 [functions.rotate-fails-set]
@@ -82,6 +90,16 @@ def test_rotate_immediately_runs_the_four_steps(rotating):
     wait_for(lambda: "AWSPENDING" not in str(sm.describe_secret(SecretId="db/app")["VersionIdsToStages"]))
     again = sm.rotate_secret(SecretId="db/app")["VersionId"]
     wait_for(lambda: sm.get_secret_value(SecretId="db/app")["VersionId"] == again)
+
+
+def test_python_executor_calls_the_handler_like_lambda(rotating):
+    sm = client(rotating.url)
+    created = sm.create_secret(Name="db/py", SecretString=json.dumps({"username": "py", "password": "initial"}))
+    token = sm.rotate_secret(SecretId="db/py", RotationLambdaARN=PYTHON)["VersionId"]
+    wait_for(lambda: "LastRotatedDate" in sm.describe_secret(SecretId="db/py"))
+    current = json.loads(sm.get_secret_value(SecretId="db/py")["SecretString"])
+    assert sm.get_secret_value(SecretId="db/py")["VersionId"] == token
+    assert json.loads(rotating.state.read_text())[created["ARN"]] == current["password"] != "initial"
 
 
 def test_failed_rotation_keeps_pending_and_blocks_the_next(rotating):

@@ -28,13 +28,21 @@ pub struct Config {
     pub functions: BTreeMap<String, FunctionConfig>,
 }
 
-/// How a rotation function runs. `exec`: the command gets the Lambda event as JSON on stdin and
+/// How a rotation function runs. `exec`: `command` gets the Lambda event as JSON on stdin and
 /// the Secrets Manager endpoint in its environment; exit status 0 means the step succeeded.
+/// `python`: `handler` (`path/to/lambda_function.lambda_handler`) is called as Lambda calls it,
+/// with the event and a context, by `python` (default `python3`), so AWS's own rotation functions
+/// run unmodified.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionConfig {
     pub kind: FunctionKind,
+    #[serde(default)]
     pub command: Vec<String>,
+    #[serde(default)]
+    pub handler: Option<String>,
+    #[serde(default)]
+    pub python: Option<String>,
     #[serde(default = "default_step_timeout")]
     pub timeout_s: u64,
     #[serde(default)]
@@ -45,6 +53,7 @@ pub struct FunctionConfig {
 #[serde(rename_all = "lowercase")]
 pub enum FunctionKind {
     Exec,
+    Python,
 }
 
 /// Lambda's default timeout for rotation functions (spec/rotation.md §1.4).
@@ -156,9 +165,29 @@ impl Config {
                 .log_level
                 .or(file.log_level)
                 .unwrap_or(defaults.log_level),
-            functions: file.functions,
+            functions: check_functions(file.functions)?,
         })
     }
+}
+
+/// Each function has what its kind needs.
+fn check_functions(
+    functions: BTreeMap<String, FunctionConfig>,
+) -> Result<BTreeMap<String, FunctionConfig>, String> {
+    for (name, f) in &functions {
+        match f.kind {
+            FunctionKind::Exec if f.command.is_empty() => {
+                return Err(format!("function {name}: kind \"exec\" needs a command"))
+            }
+            FunctionKind::Python if f.handler.as_deref().is_none_or(|h| !h.contains('.')) => {
+                return Err(format!(
+                    "function {name}: kind \"python\" needs handler = \"path/to/file.function\""
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(functions)
 }
 
 #[cfg(test)]
@@ -216,6 +245,13 @@ mod tests {
         assert_eq!(f.timeout_s, 30);
         assert_eq!(f.env["A"], "1");
         assert!(with_file("[functions.x]\nkind = \"lambda\"\ncommand = []\n").is_err());
+        assert!(with_file("[functions.x]\nkind = \"exec\"\n").is_err());
+        assert!(with_file("[functions.x]\nkind = \"python\"\n").is_err());
+        let py = with_file(
+            "[functions.p]\nkind = \"python\"\nhandler = \"rot/lambda_function.lambda_handler\"\n",
+        )
+        .unwrap();
+        assert_eq!(py.functions["p"].kind, FunctionKind::Python);
     }
 
     #[test]

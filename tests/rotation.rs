@@ -17,6 +17,8 @@ async fn start_with_failing_function() -> Server {
         FunctionConfig {
             kind: FunctionKind::Exec,
             command: vec!["false".into()],
+            handler: None,
+            python: None,
             timeout_s: 5,
             env: Default::default(),
         },

@@ -275,7 +275,17 @@ async fn run_job(ctx: &Ctx, key: &SecretKey) -> ApiResult<()> {
         .functions
         .get(function_name(&config.lambda_arn))
         .cloned();
-    let env = environment(ctx, &secret, &job.token);
+    let mut env = environment(ctx, &secret, &job.token);
+    if let Some(f) = &function {
+        env.push((
+            "AWS_LAMBDA_FUNCTION_NAME".into(),
+            function_name(&config.lambda_arn).into(),
+        ));
+        env.push((
+            "AWS_LAMBDA_FUNCTION_TIMEOUT".into(),
+            f.timeout_s.to_string(),
+        ));
+    }
     for step in steps {
         let event = serde_json::json!({
             "Step": step,

@@ -1,5 +1,7 @@
-"""A Lambda-shaped rotation function run by secretsd's `exec` executor: the event arrives as JSON
-on stdin, the endpoint and credentials in the environment. It rotates a JSON secret's
+"""A Lambda-shaped rotation function. secretsd runs it two ways: with the `python` executor, which
+calls `lambda_handler(event, context)` as Lambda does, and with the `exec` executor, which runs
+this file with the event as JSON on stdin. The endpoint and credentials come from the
+environment. It rotates a JSON secret's
 `password` the way AWS's single-user templates do, against a "server" that is a state file
 (ROTATOR_STATE_FILE, JSON: secret ARN -> the password the "server" accepts), so tests can
 see the credential really change. ROTATOR_FAIL_STEP makes
@@ -21,19 +23,17 @@ def load(path):
         return {}
 
 
-def main():
-    event = json.load(sys.stdin)
+def lambda_handler(event, context):
     step, arn, token = event["Step"], event["SecretId"], event["ClientRequestToken"]
     if os.environ.get("ROTATOR_FAIL_STEP") == step:
-        print(f"refusing {step} on purpose", file=sys.stderr)
-        sys.exit(1)
+        raise RuntimeError(f"refusing {step} on purpose")
     sm = boto3.client("secretsmanager", endpoint_url=os.environ["SECRETS_MANAGER_ENDPOINT"])
     metadata = sm.describe_secret(SecretId=arn)
     if not metadata.get("RotationEnabled") and step != "testSecret":
-        sys.exit(f"rotation is not enabled for {arn}")
+        raise ValueError(f"rotation is not enabled for {arn}")
     stages = metadata["VersionIdsToStages"].get(token)
     if stages is None or ("AWSPENDING" not in stages and "AWSCURRENT" not in stages):
-        sys.exit(f"version {token} is not set as AWSPENDING")
+        raise ValueError(f"version {token} is not set as AWSPENDING")
     state = os.environ.get("ROTATOR_STATE_FILE")
 
     if step == "createSecret":
@@ -57,14 +57,14 @@ def main():
         # "Log in" with the pending password: a server that knows this secret must accept it.
         accepted = load(state).get(arn) if state else None
         if accepted is not None and accepted != pending["password"]:
-            sys.exit("the server does not accept the pending password")
+            raise ValueError("the server does not accept the pending password")
     elif step == "finishSecret":
         current = next(v for v, s in metadata["VersionIdsToStages"].items() if "AWSCURRENT" in s)
         if current != token:
             sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current)
     else:
-        sys.exit(f"unknown step {step}")
+        raise ValueError(f"unknown step {step}")
 
 
 if __name__ == "__main__":
-    main()
+    lambda_handler(json.load(sys.stdin), None)
