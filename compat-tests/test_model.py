@@ -11,12 +11,9 @@ from test_wire import signed
 
 MODEL = botocore.loaders.Loader().load_service_model("secretsmanager", "service-2")
 
-# Operations still to build (replication); each answers
+# Operations still to build (cross-account replicas); each answers
 # UnknownOperationException with a message saying so. This list only shrinks.
 NOT_YET = {
-    "ReplicateSecretToRegions",
-    "RemoveRegionsFromReplication",
-    "StopReplicationToReplica",
     "AssociateCrossAccountReplica",
     "DisassociateCrossAccountReplica",
 }

@@ -4,6 +4,7 @@
 pub mod list;
 pub mod policy;
 pub mod random;
+pub mod replication;
 pub mod rotation;
 pub mod secrets;
 pub mod tags;
@@ -64,6 +65,24 @@ pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) ->
         GetRandomPassword => call(body, |i| async { random::get_random_password(i) }).await,
         ListSecrets => call(body, |i| list::list_secrets(ctx, caller, i)).await,
         RotateSecret => call(body, |i| rotation::rotate_secret(ctx, caller, i)).await,
+        ReplicateSecretToRegions => {
+            call(body, |i| {
+                replication::replicate_secret_to_regions(ctx, caller, i)
+            })
+            .await
+        }
+        RemoveRegionsFromReplication => {
+            call(body, |i| {
+                replication::remove_regions_from_replication(ctx, caller, i)
+            })
+            .await
+        }
+        StopReplicationToReplica => {
+            call(body, |i| {
+                replication::stop_replication_to_replica(ctx, caller, i)
+            })
+            .await
+        }
         CancelRotateSecret => call(body, |i| rotation::cancel_rotate_secret(ctx, caller, i)).await,
         TagResource => call(body, |i| tags::tag_resource(ctx, caller, i)).await,
         PutResourcePolicy => call(body, |i| policy::put_resource_policy(ctx, caller, i)).await,
@@ -178,17 +197,28 @@ pub(crate) async fn begin_existing<'a>(
     }
 }
 
-/// Like `begin_existing`, for operations that AWS refuses on a secret scheduled for deletion.
+/// Like `begin_existing`, for changes that AWS refuses on a secret scheduled for deletion and
+/// on a (read-only) replica.
 pub(crate) async fn begin_active<'a>(
     ctx: &'a Ctx,
     caller: &Caller,
     secret_id: &str,
 ) -> ApiResult<(SecretTxn<'a>, Secret)> {
     let (txn, secret) = begin_existing(ctx, caller, secret_id).await?;
+    replication::forbid_replica(&secret)?;
     if secret.is_scheduled_for_deletion() {
         return Err(ApiError::marked_for_deletion());
     }
     Ok((txn, secret))
+}
+
+/// Commits a change of a secret and brings its replicas up to date.
+pub(crate) async fn commit(ctx: &Ctx, txn: SecretTxn<'_>, secret: &Secret) -> ApiResult<()> {
+    txn.commit(Some(secret)).await?;
+    if !secret.replicas.is_empty() {
+        replication::sync(ctx, secret).await?;
+    }
+    Ok(())
 }
 
 /// `SecretId`: required, 1–2048 characters, on every operation that takes one.

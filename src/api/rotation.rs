@@ -1,7 +1,7 @@
 //! RotateSecret and CancelRotateSecret (spec §3.3, spec/rotation.md §1.3, §1.9). The work itself
 //! is the rotation engine's (`crate::rotation`); these calls configure it and start jobs.
 
-use super::{begin_active, check_secret_id, only_secret_id, Ctx};
+use super::{begin_active, check_secret_id, commit, only_secret_id, Ctx};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::model::schedule;
@@ -169,7 +169,7 @@ pub async fn rotate_secret(
     engine::schedule_next(&mut secret, now);
     let immediately = input.rotate_immediately.unwrap_or(true);
     engine::prepare(&mut txn, &mut secret, &token, !immediately, now)?;
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     ctx.rotation.run(secret.key());
     Ok(RotateSecretOutput {
         arn: secret.arn,
@@ -210,7 +210,7 @@ pub async fn cancel_rotate_secret(
     }
     engine::schedule_next(&mut secret, now);
     secret.last_changed_ms = now;
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     Ok(RotateSecretOutput {
         arn: secret.arn,
         name: secret.name,

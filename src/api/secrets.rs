@@ -1,11 +1,12 @@
 //! The secret lifecycle: CreateSecret, DescribeSecret, UpdateSecret, DeleteSecret,
 //! RestoreSecret (spec §3.1).
 
+use super::replication::{self, ReplicaRegionShape, ReplicationStatusShape};
 use super::rotation::RotationRulesShape;
 use super::tags::{self, TagShape};
 use super::{
-    begin_active, begin_existing, check_secret_id, load, only_secret_id, resolve, secret_value,
-    write_value, Ctx,
+    begin_active, begin_existing, check_secret_id, commit, load, only_secret_id, resolve,
+    secret_value, write_value, Ctx,
 };
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -21,12 +22,6 @@ const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ReplicaRegion {
-    pub region: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
 pub struct CreateSecretInput {
     pub name: Option<String>,
     pub client_request_token: Option<String>,
@@ -35,7 +30,7 @@ pub struct CreateSecretInput {
     pub secret_binary: Option<Blob>,
     pub secret_string: Option<String>,
     pub tags: Option<Vec<TagShape>>,
-    pub add_replica_regions: Option<Vec<ReplicaRegion>>,
+    pub add_replica_regions: Option<Vec<ReplicaRegionShape>>,
     pub force_overwrite_replica_secret: Option<bool>,
     #[serde(rename = "Type")]
     pub secret_type: Option<String>,
@@ -54,6 +49,8 @@ pub struct SecretRefOutput {
     pub version_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_date: Option<EpochSeconds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<Vec<ReplicationStatusShape>>,
 }
 
 fn refers_to(secret: &Secret) -> SecretRefOutput {
@@ -105,17 +102,15 @@ pub async fn create_secret(
         input.secret_type.as_deref(),
     );
     let tags = tags::check_tags(&mut c, input.tags.as_deref())?;
+    if let Some(regions) = &input.add_replica_regions {
+        replication::check_add_regions(&mut c, regions);
+    }
     c.finish()?;
     let name = input.name.unwrap_or_default();
     validate::new_name(&name)?;
-    if input
-        .add_replica_regions
-        .as_ref()
-        .is_some_and(|r| !r.is_empty())
-        || input.cross_account_primary_arn.is_some()
-    {
+    if input.cross_account_primary_arn.is_some() {
         return Err(ApiError::invalid_request(
-            "secretsd does not support replication to other Regions or accounts yet.",
+            "secretsd does not support cross-account replicas yet.",
         ));
     }
     let value = secret_value(input.secret_string, input.secret_binary)?;
@@ -154,7 +149,7 @@ pub async fn create_secret(
         ));
     }
 
-    let secret = Secret {
+    let mut secret = Secret {
         arn: arn::secret_arn(&key, &arn::random_suffix()),
         name,
         account: key.account.clone(),
@@ -170,19 +165,35 @@ pub async fn create_secret(
         versions: Vec::new(),
         ..Secret::default()
     };
-    commit_with_value(
+    if let Some(regions) = &input.add_replica_regions {
+        replication::add_replicas(
+            ctx,
+            &mut secret,
+            regions,
+            input.force_overwrite_replica_secret.unwrap_or(false),
+        )
+        .await?;
+    }
+    let replication_status = (!secret.replicas.is_empty()).then(|| replication::statuses(&secret));
+    let output = commit_with_value(
+        ctx,
         txn,
         secret,
         input.client_request_token.as_deref(),
         value.as_ref(),
         now,
     )
-    .await
+    .await?;
+    Ok(SecretRefOutput {
+        replication_status,
+        ..output
+    })
 }
 
 /// The end of Create/UpdateSecret: writes the new value when there is one, commits, and
 /// answers `ARN`, `Name` and, when a value was written, its `VersionId`.
 async fn commit_with_value(
+    ctx: &Ctx,
     mut txn: SecretTxn<'_>,
     mut secret: Secret,
     token: Option<&str>,
@@ -195,7 +206,7 @@ async fn commit_with_value(
         }
         None => None,
     };
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     Ok(SecretRefOutput {
         version_id,
         ..refers_to(&secret)
@@ -242,6 +253,10 @@ pub struct SecretMetadata {
     pub tags: Option<Vec<TagShape>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_date: Option<EpochSeconds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<Vec<ReplicationStatusShape>>,
 }
 
 pub fn metadata(secret: &Secret) -> SecretMetadata {
@@ -275,6 +290,8 @@ pub fn metadata(secret: &Secret) -> SecretMetadata {
                 .collect()
         }),
         created_date: Some(EpochSeconds(secret.created_ms)),
+        primary_region: secret.effective_primary_region().map(str::to_string),
+        replication_status: (!secret.replicas.is_empty()).then(|| replication::statuses(secret)),
     }
 }
 
@@ -355,6 +372,7 @@ pub async fn update_secret(
     }
     secret.last_changed_ms = now;
     commit_with_value(
+        ctx,
         txn,
         secret,
         input.client_request_token.as_deref(),
@@ -370,6 +388,20 @@ pub struct DeleteSecretInput {
     pub secret_id: Option<String>,
     pub recovery_window_in_days: Option<i64>,
     pub force_delete_without_recovery: Option<bool>,
+}
+
+/// Replicas go through their primary; a primary goes only once its replicas are removed.
+fn check_deletable(secret: &Secret) -> ApiResult<()> {
+    replication::forbid_replica(secret)?;
+    if !secret.replicas.is_empty() {
+        let regions: Vec<&str> = secret.replicas.iter().map(|r| r.region.as_str()).collect();
+        return Err(ApiError::invalid_request(format!(
+            "You can't delete secret {} that still has replica regions [{}]",
+            secret.name,
+            regions.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 pub async fn delete_secret(
@@ -398,6 +430,7 @@ pub async fn delete_secret(
         let (key, _) = resolve(caller, secret_id)?;
         return match begin_existing(ctx, caller, secret_id).await {
             Ok((txn, secret)) => {
+                check_deletable(&secret)?;
                 txn.commit(None).await?;
                 Ok(SecretRefOutput {
                     deletion_date: Some(EpochSeconds(now)),
@@ -410,12 +443,14 @@ pub async fn delete_secret(
                 name: secret_id.to_string(),
                 deletion_date: Some(EpochSeconds(now)),
                 version_id: None,
+                replication_status: None,
             }),
             Err(e) => Err(e),
         };
     }
 
     let (txn, mut secret) = begin_existing(ctx, caller, secret_id).await?;
+    check_deletable(&secret)?;
     if secret.is_scheduled_for_deletion() {
         return Err(ApiError::invalid_request(
             "You tried to perform the operation on a secret that's currently marked deleted.",
@@ -423,7 +458,7 @@ pub async fn delete_secret(
     }
     let at = now + input.recovery_window_in_days.unwrap_or(30) * DAY_MS;
     secret.deleted_ms = Some(at);
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     Ok(SecretRefOutput {
         deletion_date: Some(EpochSeconds(at)),
         ..refers_to(&secret)
@@ -437,8 +472,9 @@ pub async fn restore_secret(
 ) -> ApiResult<SecretRefOutput> {
     let secret_id = only_secret_id(input.secret_id.as_deref())?;
     let (txn, mut secret) = begin_existing(ctx, caller, secret_id).await?;
+    replication::forbid_replica(&secret)?;
     if secret.deleted_ms.take().is_some() {
-        txn.commit(Some(&secret)).await?;
+        commit(ctx, txn, &secret).await?;
     }
     Ok(refers_to(&secret))
 }

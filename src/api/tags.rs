@@ -1,6 +1,6 @@
 //! TagResource and UntagResource (spec §3.4), and the tag rules CreateSecret shares.
 
-use super::{begin_active, check_secret_id, Ctx, NoOutput};
+use super::{begin_active, check_secret_id, commit, Ctx, NoOutput};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::model::secret::Tag;
@@ -78,7 +78,7 @@ pub async fn tag_resource(
         )));
     }
     secret.tags = Some(tags);
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     Ok(NoOutput)
 }
 
@@ -113,6 +113,6 @@ pub async fn untag_resource(
     let mut tags = secret.tags.take().unwrap_or_default();
     tags.retain(|t| !keys.contains(&t.key));
     secret.tags = Some(tags);
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     Ok(NoOutput)
 }

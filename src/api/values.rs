@@ -2,7 +2,7 @@
 //! UpdateSecretVersionStage (spec §3.2).
 
 use super::list::{filtered_page, parse_filters, FilterShape};
-use super::{begin_active, check_secret_id, load, secret_value, write_value, Ctx};
+use super::{begin_active, check_secret_id, commit, load, secret_value, write_value, Ctx};
 use crate::auth::Caller;
 use crate::clock::day_start_millis;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -212,7 +212,7 @@ pub async fn put_secret_value(
         input.version_stages.as_deref(),
         now,
     )?;
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     Ok(PutSecretValueOutput {
         arn: secret.arn,
         name: secret.name,
@@ -367,7 +367,7 @@ pub async fn update_secret_version_stage(
         input.move_to_version_id.as_deref(),
     )?;
     secret.last_changed_ms = ctx.clock.now_millis();
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     Ok(SecretIdentity {
         arn: secret.arn,
         name: secret.name,

@@ -73,8 +73,11 @@ fn value_matches(key: FilterKey, value: &str, secret: &Secret) -> bool {
             .is_some_and(|d| words_match(&whitespace_words(value), &whitespace_words(d))),
         FilterKey::TagKey => tags.iter().any(|t| t.key.starts_with(value)),
         FilterKey::TagValue => tags.iter().any(|t| t.value.starts_with(value)),
-        // secretsd has no replicated or service-owned secrets yet: nothing has these attributes.
-        FilterKey::PrimaryRegion | FilterKey::OwningService => false,
+        FilterKey::PrimaryRegion => secret
+            .effective_primary_region()
+            .is_some_and(|r| r.starts_with(value)),
+        // secretsd has no service-owned secrets: nothing has this attribute.
+        FilterKey::OwningService => false,
         FilterKey::All => {
             let wanted = search_words(value);
             let mut attributes: Vec<&str> = vec![&secret.name];

@@ -100,6 +100,18 @@ pub struct RotationEvent {
     pub detail: Option<String>,
 }
 
+/// A replica of this secret in another Region of the same account (spec §3.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replica {
+    pub region: String,
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    /// `InSync` or `Failed` (a secret of that name already lived there).
+    pub status: String,
+    #[serde(default)]
+    pub status_message: Option<String>,
+}
+
 /// Rotation events kept per secret.
 pub const MAX_ROTATION_EVENTS: usize = 20;
 
@@ -144,6 +156,12 @@ pub struct Secret {
     pub rotation_job: Option<RotationJob>,
     #[serde(default)]
     pub rotation_events: Vec<RotationEvent>,
+    /// On a primary: its replicas.
+    #[serde(default)]
+    pub replicas: Vec<Replica>,
+    /// On a replica: the Region of its primary. Replicas are read-only.
+    #[serde(default)]
+    pub primary_region: Option<String>,
     /// Oldest first.
     pub versions: Vec<Version>,
 }
@@ -154,6 +172,19 @@ impl Secret {
             account: self.account.clone(),
             region: self.region.clone(),
             name: self.name.clone(),
+        }
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.primary_region.is_some()
+    }
+
+    /// `PrimaryRegion` as AWS shows it: set on replicated primaries and on replicas.
+    pub fn effective_primary_region(&self) -> Option<&str> {
+        match &self.primary_region {
+            Some(region) => Some(region),
+            None if !self.replicas.is_empty() => Some(&self.region),
+            None => None,
         }
     }
 

@@ -403,5 +403,9 @@ async fn finish(
             secret.record_rotation_event(now, "RotationFailed", token, Some(detail));
         }
     }
-    txn.commit(Some(&secret)).await
+    txn.commit(Some(&secret)).await?;
+    if !secret.replicas.is_empty() {
+        crate::api::replication::sync(ctx, &secret).await?;
+    }
+    Ok(())
 }

@@ -1,0 +1,374 @@
+//! Replication to other Regions of the same account (spec §3.6). A replica is a real secret in
+//! its Region, readable there by clients configured for it, read-only, and kept in step with the
+//! primary's values, labels and metadata after every change of the primary.
+
+use super::{begin_existing, check_secret_id, only_secret_id, Ctx};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::model::arn::{self, SecretKey};
+use crate::model::secret::{Replica, Secret};
+use crate::model::validate::Constraints;
+use crate::protocol::shapes::EpochSeconds;
+use crate::store::SecretTxn;
+use serde::{Deserialize, Serialize};
+
+pub const IN_SYNC: &str = "InSync";
+pub const FAILED: &str = "Failed";
+
+/// What every write on a replica gets (moto's wording; AWS's is not captured).
+pub fn forbid_replica(secret: &Secret) -> ApiResult<()> {
+    if secret.is_replica() {
+        return Err(ApiError::invalid_parameter(
+            "Operation not permitted on a replica secret. Call must be made in primary secret's region.",
+        ));
+    }
+    Ok(())
+}
+
+fn region_ok(region: &str) -> bool {
+    // ^([a-z]+-)+\d+$
+    let Some((head, digits)) = region.rsplit_once('-') else {
+        return false;
+    };
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && head
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+fn check_region(c: &mut Constraints, path: &str, region: Option<&str>) {
+    c.required(path, region).length(path, region, 1, 128);
+    if let Some(r) = region.filter(|r| !region_ok(r)) {
+        c.pattern(path, r, r"^([a-z]+-)+\d+$");
+    }
+}
+
+/// The primary as its replica in `region` shows it: same name and suffix, that Region's ARN,
+/// read-only, no replicas, rotation and policy of its own left alone.
+fn replica_record(primary: &Secret, region: &str, existing: Option<&Secret>) -> Secret {
+    let suffix = &primary.arn[primary.arn.len() - 6..];
+    let key = SecretKey {
+        account: primary.account.clone(),
+        region: region.to_string(),
+        name: primary.name.clone(),
+    };
+    let kms_key_id = primary
+        .replicas
+        .iter()
+        .find(|r| r.region == region)
+        .and_then(|r| r.kms_key_id.clone());
+    Secret {
+        arn: arn::secret_arn(&key, suffix),
+        region: region.to_string(),
+        kms_key_id,
+        replicas: Vec::new(),
+        primary_region: Some(primary.region.clone()),
+        rotation: None,
+        rotation_job: None,
+        rotation_due_ms: None,
+        rotation_events: Vec::new(),
+        last_accessed_ms: existing.and_then(|e| e.last_accessed_ms),
+        resource_policy: existing.and_then(|e| e.resource_policy.clone()),
+        ..primary.clone()
+    }
+}
+
+/// Brings every in-sync replica of `primary` up to date; values the replica lacks are re-sealed
+/// under the replica's ARN. Called after each committed change of a replicated primary.
+pub async fn sync(ctx: &Ctx, primary: &Secret) -> ApiResult<()> {
+    for replica in primary.replicas.iter().filter(|r| r.status == IN_SYNC) {
+        let key = SecretKey {
+            account: primary.account.clone(),
+            region: replica.region.clone(),
+            name: primary.name.clone(),
+        };
+        let mut txn = ctx.store.begin(&key).await?;
+        let existing = txn.current().cloned();
+        if existing.as_ref().is_some_and(|e| !e.is_replica()) {
+            continue; // promoted meanwhile: no longer ours to write
+        }
+        let mut record = replica_record(primary, &replica.region, existing.as_ref());
+        // Versions keep their own key id on the replica's side.
+        for v in record.versions.iter_mut() {
+            v.kms_key_id = record.kms_key_id.clone();
+        }
+        copy_values(&mut txn, primary, &record, existing.as_ref())?;
+        txn.commit(Some(&record)).await?;
+    }
+    Ok(())
+}
+
+fn copy_values(
+    txn: &mut SecretTxn<'_>,
+    primary: &Secret,
+    record: &Secret,
+    existing: Option<&Secret>,
+) -> ApiResult<()> {
+    for version in primary.versions.iter().filter(|v| v.has_value) {
+        let present = existing
+            .and_then(|e| e.version(&version.id))
+            .is_some_and(|v| v.has_value);
+        if !present {
+            let value = txn.read_value(primary, version)?;
+            txn.put_value(record, &version.id, &value);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplicaRegionShape {
+    pub region: Option<String>,
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplicationStatusShape {
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_accessed_date: Option<EpochSeconds>,
+}
+
+/// `ReplicationStatus` of a primary, as DescribeSecret and the replication calls show it.
+pub fn statuses(primary: &Secret) -> Vec<ReplicationStatusShape> {
+    primary
+        .replicas
+        .iter()
+        .map(|r| ReplicationStatusShape {
+            region: r.region.clone(),
+            kms_key_id: r.kms_key_id.clone(),
+            status: r.status.clone(),
+            status_message: r.status_message.clone(),
+            last_accessed_date: None,
+        })
+        .collect()
+}
+
+/// Validates `AddReplicaRegions` (shared with CreateSecret).
+pub fn check_add_regions(c: &mut Constraints, regions: &[ReplicaRegionShape]) {
+    c.items("addReplicaRegions", Some(regions), 1, usize::MAX);
+    for (i, r) in regions.iter().enumerate() {
+        let path = format!("addReplicaRegions.{}.member", i + 1);
+        check_region(c, &format!("{path}.region"), r.region.as_deref());
+        c.length(
+            &format!("{path}.kmsKeyId"),
+            r.kms_key_id.as_deref(),
+            0,
+            2048,
+        );
+    }
+}
+
+/// Adds replicas to `primary` (not yet committed) and creates them; a Region that already holds
+/// another secret of that name gets status `Failed` unless `force` replaces it.
+pub async fn add_replicas(
+    ctx: &Ctx,
+    primary: &mut Secret,
+    regions: &[ReplicaRegionShape],
+    force: bool,
+) -> ApiResult<()> {
+    for r in regions {
+        let region = r.region.clone().unwrap_or_default();
+        if region == primary.region {
+            return Err(ApiError::invalid_parameter("Invalid replica region."));
+        }
+        if primary.replicas.iter().any(|x| x.region == region) {
+            continue;
+        }
+        let key = SecretKey {
+            account: primary.account.clone(),
+            region: region.clone(),
+            name: primary.name.clone(),
+        };
+        let occupied = ctx.store.get(&key)?.is_some();
+        let (status, status_message) = if occupied && !force {
+            (
+                FAILED.to_string(),
+                Some(
+                    "Replication failed: Secret with this name already exists in this region."
+                        .to_string(),
+                ),
+            )
+        } else {
+            if occupied {
+                ctx.store.begin(&key).await?.commit(None).await?;
+            }
+            (IN_SYNC.to_string(), None)
+        };
+        primary.replicas.push(Replica {
+            region,
+            kms_key_id: r.kms_key_id.clone().filter(|k| !k.is_empty()),
+            status,
+            status_message,
+        });
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplicateSecretToRegionsInput {
+    pub secret_id: Option<String>,
+    pub add_replica_regions: Option<Vec<ReplicaRegionShape>>,
+    pub force_overwrite_replica_secret: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplicationOutput {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub replication_status: Vec<ReplicationStatusShape>,
+}
+
+pub async fn replicate_secret_to_regions(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: ReplicateSecretToRegionsInput,
+) -> ApiResult<ReplicationOutput> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, input.secret_id.as_deref());
+    c.required("addReplicaRegions", input.add_replica_regions.as_ref());
+    check_add_regions(
+        &mut c,
+        input.add_replica_regions.as_deref().unwrap_or_default(),
+    );
+    c.finish()?;
+    let (txn, mut secret) =
+        super::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    add_replicas(
+        ctx,
+        &mut secret,
+        input.add_replica_regions.as_deref().unwrap_or_default(),
+        input.force_overwrite_replica_secret.unwrap_or(false),
+    )
+    .await?;
+    txn.commit(Some(&secret)).await?;
+    sync(ctx, &secret).await?;
+    Ok(ReplicationOutput {
+        replication_status: statuses(&secret),
+        arn: secret.arn,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RemoveRegionsFromReplicationInput {
+    pub secret_id: Option<String>,
+    pub remove_replica_regions: Option<Vec<String>>,
+}
+
+/// Deletes the listed replicas at once.
+pub async fn remove_regions_from_replication(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: RemoveRegionsFromReplicationInput,
+) -> ApiResult<ReplicationOutput> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, input.secret_id.as_deref());
+    c.required(
+        "removeReplicaRegions",
+        input.remove_replica_regions.as_ref(),
+    );
+    let regions = input.remove_replica_regions.unwrap_or_default();
+    c.items("removeReplicaRegions", Some(&regions), 1, usize::MAX);
+    for (i, r) in regions.iter().enumerate() {
+        check_region(
+            &mut c,
+            &format!("removeReplicaRegions.{}.member", i + 1),
+            Some(r),
+        );
+    }
+    c.finish()?;
+    let (txn, mut secret) =
+        super::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    for region in &regions {
+        if let Some(i) = secret.replicas.iter().position(|r| &r.region == region) {
+            let replica = secret.replicas.remove(i);
+            let key = SecretKey {
+                account: secret.account.clone(),
+                region: replica.region.clone(),
+                name: secret.name.clone(),
+            };
+            let replica_txn = ctx.store.begin(&key).await?;
+            if replica_txn.current().is_some_and(|s| s.is_replica()) {
+                replica_txn.commit(None).await?;
+            }
+        }
+    }
+    txn.commit(Some(&secret)).await?;
+    Ok(ReplicationOutput {
+        replication_status: statuses(&secret),
+        arn: secret.arn,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StopReplicationToReplicaInput {
+    pub secret_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StopReplicationOutput {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+}
+
+/// Called in the replica's Region: the replica becomes a standalone secret.
+pub async fn stop_replication_to_replica(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: StopReplicationToReplicaInput,
+) -> ApiResult<StopReplicationOutput> {
+    let secret_id = only_secret_id(input.secret_id.as_deref())?;
+    let (txn, mut secret) = begin_existing(ctx, caller, secret_id).await?;
+    let Some(primary_region) = secret.primary_region.take() else {
+        return Err(ApiError::invalid_request(
+            "StopReplicationToReplica must be called on a replica secret, in the replica's Region.",
+        ));
+    };
+    txn.commit(Some(&secret)).await?;
+    let primary_key = SecretKey {
+        account: secret.account.clone(),
+        region: primary_region,
+        name: secret.name.clone(),
+    };
+    let primary_txn = ctx.store.begin(&primary_key).await?;
+    if let Some(mut primary) = primary_txn.current().cloned() {
+        primary.replicas.retain(|r| r.region != secret.region);
+        primary_txn.commit(Some(&primary)).await?;
+    }
+    Ok(StopReplicationOutput { arn: secret.arn })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::region_ok;
+
+    #[test]
+    fn region_pattern() {
+        for ok in ["us-east-1", "eu-west-3", "ap-southeast-2", "us-gov-west-1"] {
+            assert!(region_ok(ok), "{ok}");
+        }
+        for bad in [
+            "us-east",
+            "US-east-1",
+            "useast1",
+            "-1",
+            "us--1",
+            "us-east-1a",
+        ] {
+            assert!(!region_ok(bad), "{bad}");
+        }
+    }
+}
