@@ -37,3 +37,28 @@ def test_replicate_validation_and_promotion(server, sm):
     assert sm.get_secret_value(SecretId="promo")["SecretString"] == "x"
     assert "ReplicationStatus" not in sm.describe_secret(SecretId="promo")
     assert error_of(sm.stop_replication_to_replica, SecretId="promo")[0] == "InvalidRequestException"
+
+
+def test_cross_account_replica_lifecycle(server, sm):
+    other = client(server.url, key="111111111111", secret="any")
+    primary = sm.create_secret(Name="xa/primary", SecretString="v1")["ARN"]
+    assert error_of(other.create_secret, Name="xa/replica", CrossAccountPrimaryARN=primary)[0] == "InvalidParameterException"  # needs a KMS key
+    assert error_of(other.create_secret, Name="xa/replica", CrossAccountPrimaryARN=primary, KmsKeyId="alias/mine", SecretString="x")[0] == "InvalidParameterException"
+    replica = other.create_secret(Name="xa/replica", CrossAccountPrimaryARN=primary, KmsKeyId="alias/mine")["ARN"]
+    assert other.describe_secret(SecretId=replica)["CrossAccountPrimary"] == {"PrimarySecretARN": primary, "ReplicationStatus": "Pending"}
+
+    out = sm.associate_cross_account_replica(SecretId=primary, CrossAccountReplicaARN=replica)
+    assert (out["ARN"], out["CrossAccountReplicaARN"], out["ReplicationStatus"]) == (primary, replica, "InSync")
+    assert other.get_secret_value(SecretId="xa/replica")["SecretString"] == "v1"
+    sm.put_secret_value(SecretId=primary, SecretString="v2")
+    assert other.get_secret_value(SecretId="xa/replica")["SecretString"] == "v2"
+    d = sm.describe_secret(SecretId=primary)
+    assert d["CrossAccountReplicas"] == [{"ReplicaSecretARN": replica, "ReplicationStatus": "InSync"}]
+    assert error_of(other.put_secret_value, SecretId="xa/replica", SecretString="mine")[0] == "InvalidParameterException"
+    assert error_of(sm.delete_secret, SecretId=primary)[0] == "InvalidRequestException"
+
+    sm.disassociate_cross_account_replica(SecretId=primary, CrossAccountReplicaARN=replica)
+    assert other.describe_secret(SecretId=replica)["CrossAccountPrimary"]["ReplicationStatus"] == "Detached"
+    other.put_secret_value(SecretId="xa/replica", SecretString="mine")
+    assert sm.get_secret_value(SecretId=primary)["SecretString"] == "v2"
+    sm.delete_secret(SecretId=primary, ForceDeleteWithoutRecovery=True)

@@ -1,4 +1,4 @@
-"""boto3 against the release binary: values, versions and staging labels (spec §2.4, §3.2, §3.7)."""
+"""boto3 against the release binary: values, versions and staging labels (spec §2.4, §3.2)."""
 
 import datetime
 
@@ -176,16 +176,196 @@ def test_list_versions_with_botocore_paginator_shape(sm):
     assert error_of(sm.list_secret_version_ids, SecretId="pg", NextToken="forged")[0] == "InvalidNextTokenException"
 
 
-def test_random_password(sm):
-    assert len(sm.get_random_password()["RandomPassword"]) == 32
-    p = sm.get_random_password(PasswordLength=120, ExcludeCharacters="xyzDje@?!.")["RandomPassword"]
-    assert len(p) == 120 and not set(p) & set("xyzDje@?!.")
-    p = sm.get_random_password(PasswordLength=50, ExcludePunctuation=True, ExcludeNumbers=True, ExcludeUppercase=True)["RandomPassword"]
-    assert p.isalpha() and p.islower()
-    assert " " in "".join(sm.get_random_password(PasswordLength=200, IncludeSpace=True)["RandomPassword"] for _ in range(3))
-    assert error_of(sm.get_random_password, PasswordLength=2) == (
-        "InvalidParameterException",
-        "Password length is too short based on the required types.",
+
+def test_default_put_drops_pending_from_the_old_current(sm):
+    sm.create_secret(Name="cp", SecretString="v1", ClientRequestToken=T1)
+    sm.update_secret_version_stage(SecretId="cp", VersionStage="AWSPENDING", MoveToVersionId=T1)
+    assert stages(sm, "cp") == {T1: ["AWSCURRENT", "AWSPENDING"]}
+    sm.put_secret_value(SecretId="cp", SecretString="v2", ClientRequestToken=T2)
+    assert stages(sm, "cp") == {T1: ["AWSPREVIOUS"], T2: ["AWSCURRENT"]}
+
+
+def test_update_secret_value_shuffles_labels_like_put(sm):
+    sm.create_secret(Name="us", SecretString="v1", ClientRequestToken=T1)
+    sm.update_secret(SecretId="us", SecretString="v2", ClientRequestToken=T2)
+    sm.update_secret(SecretId="us", SecretBinary=b"\x00v3", ClientRequestToken=T3)
+    assert stages(sm, "us") == {T2: ["AWSPREVIOUS"], T3: ["AWSCURRENT"]}
+    got = sm.get_secret_value(SecretId="us")
+    assert got["SecretBinary"] == b"\x00v3" and "SecretString" not in got
+    assert sm.get_secret_value(SecretId="us", VersionStage="AWSPREVIOUS")["SecretString"] == "v2"
+
+
+def test_get_by_matching_version_id_and_stage(sm):
+    sm.create_secret(Name="m", SecretString="v1", ClientRequestToken=T1)
+    sm.put_secret_value(SecretId="m", SecretString="v2", ClientRequestToken=T2)
+    got = sm.get_secret_value(SecretId="m", VersionId=T1, VersionStage="AWSPREVIOUS")
+    assert (got["VersionId"], got["SecretString"], got["VersionStages"]) == (T1, "v1", ["AWSPREVIOUS"])
+    got = sm.get_secret_value(SecretId="m", VersionId=T2)
+    assert (got["SecretString"], got["VersionStages"]) == ("v2", ["AWSCURRENT"])
+    got = sm.get_secret_value(SecretId="m", VersionStage="AWSCURRENT")
+    assert got["VersionId"] == T2
+
+
+def test_version_created_date_is_the_versions_own(sm, server):
+    import urllib.request
+
+    sm.create_secret(Name="vc", SecretString="v1", ClientRequestToken=T1)
+    request = urllib.request.Request(server.url + "/_secretsd/clock", data=b'{"advance_seconds": 3600}', method="POST")
+    urllib.request.urlopen(request).read()
+    sm.put_secret_value(SecretId="vc", SecretString="v2", ClientRequestToken=T2)
+    first = sm.get_secret_value(SecretId="vc", VersionId=T1)["CreatedDate"]
+    second = sm.get_secret_value(SecretId="vc", VersionId=T2)["CreatedDate"]
+    assert (second - first).total_seconds() >= 3600
+    listed = {v["VersionId"]: v["CreatedDate"] for v in sm.list_secret_version_ids(SecretId="vc")["Versions"]}
+    assert listed == {T1: first, T2: second}
+
+
+def test_stage_lists_are_sorted(sm):
+    sm.create_secret(Name="so", SecretString="v1", ClientRequestToken=T1)
+    out = sm.put_secret_value(SecretId="so", SecretString="v2", ClientRequestToken=T2, VersionStages=["zeta", "AWSPENDING", "alpha", "Beta"])
+    assert out["VersionStages"] == ["AWSPENDING", "Beta", "alpha", "zeta"]
+    assert sm.get_secret_value(SecretId="so", VersionId=T2)["VersionStages"] == ["AWSPENDING", "Beta", "alpha", "zeta"]
+    assert stages(sm, "so")[T2] == ["AWSPENDING", "Beta", "alpha", "zeta"]
+    listed = {v["VersionId"]: v["VersionStages"] for v in sm.list_secret_version_ids(SecretId="so")["Versions"]}
+    assert listed[T2] == ["AWSPENDING", "Beta", "alpha", "zeta"]
+
+
+def test_list_versions_entry_shape(sm):
+    created = sm.create_secret(Name="ls", SecretString="v1", ClientRequestToken=T1)
+    out = sm.list_secret_version_ids(SecretId="ls")
+    assert (out["ARN"], out["Name"]) == (created["ARN"], "ls")
+    assert "NextToken" not in out
+    [entry] = out["Versions"]
+    assert set(entry) == {"VersionId", "VersionStages", "CreatedDate", "KmsKeyIds"}
+    assert entry["KmsKeyIds"] == ["DefaultEncryptionKey"]
+    assert entry["VersionStages"] == ["AWSCURRENT"]
+    # By ARN and partial ARN too.
+    assert sm.list_secret_version_ids(SecretId=created["ARN"])["Versions"][0]["VersionId"] == T1
+    assert sm.list_secret_version_ids(SecretId=created["ARN"][:-7])["Versions"][0]["VersionId"] == T1
+
+
+def test_list_versions_of_a_secret_without_value_is_empty(sm):
+    sm.create_secret(Name="nv")
+    out = sm.list_secret_version_ids(SecretId="nv", IncludeDeprecated=True)
+    assert out["Name"] == "nv"
+    assert out.get("Versions", []) == []
+
+
+def test_values_on_unknown_secrets(sm):
+    not_found = ("ResourceNotFoundException", "Secrets Manager can't find the specified secret.", 400)
+    assert error_of(sm.list_secret_version_ids, SecretId="missing") == not_found
+    assert error_of(sm.put_secret_value, SecretId="missing", SecretString="x") == not_found
+    assert error_of(sm.update_secret_version_stage, SecretId="missing", VersionStage="X", MoveToVersionId=T1) == not_found
+
+
+def test_remove_last_label_deprecates_but_keeps_the_version(sm):
+    sm.create_secret(Name="dp", SecretString="v1", ClientRequestToken=T1)
+    sm.put_secret_value(SecretId="dp", SecretString="v2", ClientRequestToken=T2, VersionStages=["PENDING"])
+    sm.update_secret_version_stage(SecretId="dp", VersionStage="PENDING", RemoveFromVersionId=T2)
+    assert stages(sm, "dp") == {T1: ["AWSCURRENT"]}
+    assert [v["VersionId"] for v in sm.list_secret_version_ids(SecretId="dp")["Versions"]] == [T1]
+    everything = sm.list_secret_version_ids(SecretId="dp", IncludeDeprecated=True)["Versions"]
+    assert [v["VersionId"] for v in everything] == [T1, T2]
+    assert "VersionStages" not in everything[1]
+    assert sm.get_secret_value(SecretId="dp", VersionId=T2)["SecretString"] == "v2"
+    assert error_of(sm.get_secret_value, SecretId="dp", VersionStage="PENDING") == (
+        "ResourceNotFoundException",
+        "Secrets Manager can't find the specified secret value for staging label: PENDING",
         400,
     )
-    assert error_of(sm.get_random_password, PasswordLength=4097)[0] == "ValidationException"
+
+
+def test_attach_unattached_label_with_move_only(sm):
+    sm.create_secret(Name="at", SecretString="v1", ClientRequestToken=T1)
+    sm.put_secret_value(SecretId="at", SecretString="v2", ClientRequestToken=T2)
+    sm.update_secret_version_stage(SecretId="at", VersionStage="BLUE", MoveToVersionId=T1)
+    assert stages(sm, "at") == {T1: ["AWSPREVIOUS", "BLUE"], T2: ["AWSCURRENT"]}
+    assert sm.get_secret_value(SecretId="at", VersionStage="BLUE")["SecretString"] == "v1"
+
+
+def test_move_custom_label_requires_remove_from(sm):
+    sm.create_secret(Name="mv", SecretString="v1", ClientRequestToken=T1)
+    sm.put_secret_value(SecretId="mv", SecretString="v2", ClientRequestToken=T2, VersionStages=["GREEN"])
+    assert error_of(sm.update_secret_version_stage, SecretId="mv", VersionStage="GREEN", MoveToVersionId=T1) == (
+        "InvalidParameterException",
+        f"The parameter RemoveFromVersionId can't be empty. Staging label GREEN is currently attached to version {T2}, so you must explicitly reference that version in RemoveFromVersionId.",
+        400,
+    )
+    assert error_of(sm.update_secret_version_stage, SecretId="mv", VersionStage="GREEN", MoveToVersionId=T2, RemoveFromVersionId=T1) == (
+        "InvalidParameterException",
+        "When you move staging label GREEN, if you specify RemoveFromVersionId, it must be set to the version that currently has the staging label GREEN.",
+        400,
+    )
+    assert error_of(sm.update_secret_version_stage, SecretId="mv", VersionStage="GREEN", MoveToVersionId=T1, RemoveFromVersionId=T3) == (
+        "InvalidParameterException",
+        f"Not a valid version: {T3}",
+        400,
+    )
+    # Nothing changed by the failures.
+    assert stages(sm, "mv") == {T1: ["AWSCURRENT"], T2: ["GREEN"]}
+    sm.update_secret_version_stage(SecretId="mv", VersionStage="GREEN", MoveToVersionId=T1, RemoveFromVersionId=T2)
+    # T2 lost its only label: deprecated, gone from the map.
+    assert stages(sm, "mv") == {T1: ["AWSCURRENT", "GREEN"]}
+
+
+def test_moving_current_back_demotes_and_clears_previous(sm):
+    sm.create_secret(Name="bk", SecretString="v1", ClientRequestToken=T1)
+    sm.put_secret_value(SecretId="bk", SecretString="v2", ClientRequestToken=T2)
+    sm.put_secret_value(SecretId="bk", SecretString="v3", ClientRequestToken=T3, VersionStages=["KEEP"])
+    sm.update_secret_version_stage(SecretId="bk", VersionStage="AWSCURRENT", MoveToVersionId=T3, RemoveFromVersionId=T2)
+    # T2 left AWSCURRENT and became AWSPREVIOUS; T1 lost AWSPREVIOUS; custom labels stay.
+    assert stages(sm, "bk") == {T2: ["AWSPREVIOUS"], T3: ["AWSCURRENT", "KEEP"]}
+    assert sm.get_secret_value(SecretId="bk")["SecretString"] == "v3"
+    everything = sm.list_secret_version_ids(SecretId="bk", IncludeDeprecated=True)["Versions"]
+    assert [(v["VersionId"], v.get("VersionStages")) for v in everything] == [
+        (T1, None),
+        (T2, ["AWSPREVIOUS"]),
+        (T3, ["AWSCURRENT", "KEEP"]),
+    ]
+
+
+def test_binary_value_limits_and_versions(sm):
+    sm.create_secret(Name="bl", SecretBinary=b"\xff" * 65536, ClientRequestToken=T1)
+    assert sm.get_secret_value(SecretId="bl")["SecretBinary"] == b"\xff" * 65536
+    code, message, status = error_of(sm.put_secret_value, SecretId="bl", SecretBinary=b"\x00" * 65537)
+    assert (code, status) == ("ValidationException", 400)
+    assert message == "1 validation error detected: Value at 'secretBinary' failed to satisfy constraint: Member must have length less than or equal to 65536"
+    sm.put_secret_value(SecretId="bl", SecretString="now text", ClientRequestToken=T2)
+    got = sm.get_secret_value(SecretId="bl")
+    assert got["SecretString"] == "now text" and "SecretBinary" not in got
+    old = sm.get_secret_value(SecretId="bl", VersionStage="AWSPREVIOUS")
+    assert old["SecretBinary"] == b"\xff" * 65536 and "SecretString" not in old
+
+
+def test_put_binary_token_replay(sm):
+    arn = sm.create_secret(Name="br", SecretBinary=b"\x01", ClientRequestToken=T1)["ARN"]
+    sm.put_secret_value(SecretId="br", SecretBinary=b"\x02", ClientRequestToken=T2)
+    replay = sm.put_secret_value(SecretId="br", SecretBinary=b"\x02", ClientRequestToken=T2)
+    assert (replay["VersionId"], replay["VersionStages"]) == (T2, ["AWSCURRENT"])
+    assert len(sm.list_secret_version_ids(SecretId="br", IncludeDeprecated=True)["Versions"]) == 2
+    assert error_of(sm.put_secret_value, SecretId="br", SecretString="\x02", ClientRequestToken=T2) == (
+        "ResourceExistsException",
+        f"You can't use ClientRequestToken {T2} because that value is already in use for a version of secret {arn}.",
+        400,
+    )
+
+
+def test_put_to_empty_secret_then_describe(sm):
+    sm.create_secret(Name="pe")
+    out = sm.put_secret_value(SecretId="pe", SecretString="first", ClientRequestToken=T1)
+    assert (out["VersionId"], out["VersionStages"]) == (T1, ["AWSCURRENT"])
+    assert stages(sm, "pe") == {T1: ["AWSCURRENT"]}
+    assert sm.get_secret_value(SecretId="pe")["SecretString"] == "first"
+
+
+def test_list_versions_works_while_scheduled_for_deletion(sm):
+    sm.create_secret(Name="ld", SecretString="v1", ClientRequestToken=T1)
+    sm.put_secret_value(SecretId="ld", SecretString="v2", ClientRequestToken=T2)
+    sm.delete_secret(SecretId="ld", RecoveryWindowInDays=7)
+    out = sm.list_secret_version_ids(SecretId="ld")
+    assert [(v["VersionId"], v["VersionStages"]) for v in out["Versions"]] == [(T1, ["AWSPREVIOUS"]), (T2, ["AWSCURRENT"])]
+    assert error_of(sm.update_secret_version_stage, SecretId="ld", VersionStage="AWSCURRENT", MoveToVersionId=T1, RemoveFromVersionId=T2) == (
+        "InvalidRequestException",
+        "You can't perform this operation on the secret because it was marked for deletion.",
+        400,
+    )

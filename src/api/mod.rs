@@ -77,6 +77,18 @@ pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) ->
             })
             .await
         }
+        AssociateCrossAccountReplica => {
+            call(body, |i| {
+                replication::associate_cross_account_replica(ctx, caller, i)
+            })
+            .await
+        }
+        DisassociateCrossAccountReplica => {
+            call(body, |i| {
+                replication::disassociate_cross_account_replica(ctx, caller, i)
+            })
+            .await
+        }
         StopReplicationToReplica => {
             call(body, |i| {
                 replication::stop_replication_to_replica(ctx, caller, i)
@@ -97,10 +109,6 @@ pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) ->
             call(body, |i| policy::list_resource_policies(ctx, caller, i)).await
         }
         UntagResource => call(body, |i| tags::untag_resource(ctx, caller, i)).await,
-        other => Err(ApiError::new(
-            ErrorCode::UnknownOperation,
-            format!("secretsd does not implement {} yet.", other.name()),
-        )),
     }
 }
 
@@ -215,10 +223,7 @@ pub(crate) async fn begin_active<'a>(
 /// Commits a change of a secret and brings its replicas up to date.
 pub(crate) async fn commit(ctx: &Ctx, txn: SecretTxn<'_>, secret: &Secret) -> ApiResult<()> {
     txn.commit(Some(secret)).await?;
-    if !secret.replicas.is_empty() {
-        replication::sync(ctx, secret).await?;
-    }
-    Ok(())
+    replication::sync_all(ctx, secret).await
 }
 
 /// `SecretId`: required, 1–2048 characters, on every operation that takes one.

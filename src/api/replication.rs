@@ -1,12 +1,13 @@
-//! Replication to other Regions of the same account (spec §3.6). A replica is a real secret in
+//! Replication (spec §3.6): to other Regions of the same account, and to a replica another
+//! account created for it (cross-account). A replica is a real secret in
 //! its Region, readable there by clients configured for it, read-only, and kept in step with the
 //! primary's values, labels and metadata after every change of the primary.
 
 use super::{begin_existing, check_secret_id, only_secret_id, Ctx};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::model::arn::{self, SecretKey};
-use crate::model::secret::{Replica, Secret};
+use crate::model::arn::{self, SecretKey, SecretRef};
+use crate::model::secret::{CrossAccountReplica, Replica, Secret};
 use crate::model::validate::Constraints;
 use crate::protocol::shapes::EpochSeconds;
 use crate::store::SecretTxn;
@@ -14,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 pub const IN_SYNC: &str = "InSync";
 pub const FAILED: &str = "Failed";
+pub const DETACHED: &str = "Detached";
+pub const PENDING: &str = "Pending";
 
 /// What every write on a replica gets (moto's wording; AWS's is not captured).
 pub fn forbid_replica(secret: &Secret) -> ApiResult<()> {
@@ -95,6 +98,17 @@ pub async fn sync(ctx: &Ctx, primary: &Secret) -> ApiResult<()> {
         }
         copy_values(&mut txn, primary, &record, existing.as_ref())?;
         txn.commit(Some(&record)).await?;
+    }
+    Ok(())
+}
+
+/// Every replica of `primary`, in other Regions and other accounts.
+pub async fn sync_all(ctx: &Ctx, primary: &Secret) -> ApiResult<()> {
+    if !primary.replicas.is_empty() {
+        sync(ctx, primary).await?;
+    }
+    if !primary.cross_account_replicas.is_empty() {
+        sync_cross_account(ctx, primary).await?;
     }
     Ok(())
 }
@@ -371,4 +385,201 @@ mod tests {
             assert!(!region_ok(bad), "{bad}");
         }
     }
+}
+
+/// Brings the cross-account replicas that follow `primary` up to date: versions, labels and
+/// values; the replica keeps its own name, ARN, key and metadata.
+pub async fn sync_cross_account(ctx: &Ctx, primary: &Secret) -> ApiResult<()> {
+    for link in primary
+        .cross_account_replicas
+        .iter()
+        .filter(|r| r.status == IN_SYNC)
+    {
+        let Ok(SecretRef::FullArn { key, arn }) = arn::parse_secret_id(&link.replica_arn) else {
+            continue;
+        };
+        let mut txn = ctx.store.begin(&key).await?;
+        let Some(existing) = txn.current().cloned().filter(|s| s.arn == arn) else {
+            continue;
+        };
+        if existing
+            .cross_account_primary
+            .as_ref()
+            .map(|p| p.status.as_str())
+            != Some(IN_SYNC)
+        {
+            continue;
+        }
+        let mut record = existing.clone();
+        record.versions = primary.versions.clone();
+        for v in record.versions.iter_mut() {
+            v.kms_key_id = record.kms_key_id.clone();
+        }
+        record.last_changed_ms = primary.last_changed_ms;
+        copy_values(&mut txn, primary, &record, Some(&existing))?;
+        txn.commit(Some(&record)).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssociateCrossAccountReplicaInput {
+    pub secret_id: Option<String>,
+    #[serde(rename = "CrossAccountReplicaARN")]
+    pub cross_account_replica_arn: Option<String>,
+    pub replica_restriction: Option<String>,
+    #[serde(rename = "ReplicationRoleARN")]
+    pub replication_role_arn: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CrossAccountOutput {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    #[serde(rename = "CrossAccountReplicaARN")]
+    pub cross_account_replica_arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<String>,
+}
+
+fn check_replica_arn(c: &mut Constraints, arn: Option<&str>) {
+    c.required("crossAccountReplicaARN", arn)
+        .length("crossAccountReplicaARN", arn, 20, 2048);
+}
+
+/// Links a primary to the replica another account created for it (`CrossAccountPrimaryARN`)
+/// and starts feeding it. At most one cross-account replica per primary.
+pub async fn associate_cross_account_replica(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: AssociateCrossAccountReplicaInput,
+) -> ApiResult<CrossAccountOutput> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, input.secret_id.as_deref());
+    check_replica_arn(&mut c, input.cross_account_replica_arn.as_deref());
+    c.length(
+        "replicationRoleARN",
+        input.replication_role_arn.as_deref(),
+        20,
+        2048,
+    );
+    if let Some(r) = input
+        .replica_restriction
+        .as_deref()
+        .filter(|r| *r != "SameOrg" && *r != "NoRestriction")
+    {
+        c.enum_value("replicaRestriction", r, "[SameOrg, NoRestriction]");
+    }
+    c.finish()?;
+    let replica_arn = input.cross_account_replica_arn.unwrap_or_default();
+    let (txn, mut primary) =
+        super::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    let SecretRef::FullArn { key, arn } = arn::parse_secret_id(&replica_arn)? else {
+        return Err(ApiError::invalid_parameter(
+            "CrossAccountReplicaARN must be the full ARN of the replica secret.",
+        ));
+    };
+    let replica = ctx
+        .store
+        .get(&key)?
+        .filter(|s| s.arn == arn)
+        .ok_or_else(ApiError::secret_not_found)?;
+    if replica
+        .cross_account_primary
+        .as_ref()
+        .map(|p| p.primary_arn.as_str())
+        != Some(primary.arn.as_str())
+    {
+        return Err(ApiError::invalid_parameter(
+            "The replica secret was not created with CrossAccountPrimaryARN set to this secret.",
+        ));
+    }
+    let already = primary
+        .cross_account_replicas
+        .iter()
+        .any(|r| r.replica_arn == arn && r.status == IN_SYNC);
+    if !already {
+        if primary
+            .cross_account_replicas
+            .iter()
+            .any(|r| r.status == IN_SYNC)
+        {
+            return Err(ApiError::new(
+                crate::error::ErrorCode::LimitExceeded,
+                "A primary secret can have at most one cross-account replica.",
+            ));
+        }
+        primary
+            .cross_account_replicas
+            .retain(|r| r.replica_arn != arn);
+        primary.cross_account_replicas.push(CrossAccountReplica {
+            replica_arn: arn.clone(),
+            role_arn: input.replication_role_arn.clone(),
+            status: IN_SYNC.to_string(),
+        });
+        txn.commit(Some(&primary)).await?;
+        set_primary_status(ctx, &key, &arn, IN_SYNC).await?;
+        sync_cross_account(ctx, &primary).await?;
+    }
+    Ok(CrossAccountOutput {
+        arn: primary.arn,
+        cross_account_replica_arn: arn,
+        replication_status: Some(IN_SYNC.to_string()),
+    })
+}
+
+async fn set_primary_status(ctx: &Ctx, key: &SecretKey, arn: &str, status: &str) -> ApiResult<()> {
+    let txn = ctx.store.begin(key).await?;
+    if let Some(mut replica) = txn.current().cloned().filter(|s| s.arn == arn) {
+        if let Some(p) = replica.cross_account_primary.as_mut() {
+            p.status = status.to_string();
+        }
+        txn.commit(Some(&replica)).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DisassociateCrossAccountReplicaInput {
+    pub secret_id: Option<String>,
+    #[serde(rename = "CrossAccountReplicaARN")]
+    pub cross_account_replica_arn: Option<String>,
+}
+
+/// Stops feeding a cross-account replica: both sides show `Detached`, and the replica becomes a
+/// secret of its own.
+pub async fn disassociate_cross_account_replica(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: DisassociateCrossAccountReplicaInput,
+) -> ApiResult<CrossAccountOutput> {
+    let mut c = Constraints::new();
+    check_secret_id(&mut c, input.secret_id.as_deref());
+    check_replica_arn(&mut c, input.cross_account_replica_arn.as_deref());
+    c.finish()?;
+    let replica_arn = input.cross_account_replica_arn.unwrap_or_default();
+    let (txn, mut primary) =
+        super::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    let link = primary
+        .cross_account_replicas
+        .iter_mut()
+        .find(|r| r.replica_arn == replica_arn)
+        .ok_or_else(|| {
+            ApiError::invalid_parameter(
+                "The replica secret is not a cross-account replica of this secret.",
+            )
+        })?;
+    link.status = DETACHED.to_string();
+    txn.commit(Some(&primary)).await?;
+    if let Ok(SecretRef::FullArn { key, arn }) = arn::parse_secret_id(&replica_arn) {
+        set_primary_status(ctx, &key, &arn, DETACHED).await?;
+    }
+    Ok(CrossAccountOutput {
+        arn: primary.arn,
+        cross_account_replica_arn: replica_arn,
+        replication_status: None,
+    })
 }

@@ -11,7 +11,7 @@ use super::{
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::arn::{self, SecretKey};
-use crate::model::secret::{Secret, SecretValue, DEFAULT_KMS_KEY};
+use crate::model::secret::{CrossAccountPrimary, Secret, SecretValue, DEFAULT_KMS_KEY};
 use crate::model::validate::{self, Constraints};
 use crate::protocol::shapes::{Blob, EpochSeconds};
 use crate::store::SecretTxn;
@@ -84,6 +84,50 @@ fn kms_key(input: Option<String>) -> Option<String> {
     input.filter(|k| !k.is_empty() && k != DEFAULT_KMS_KEY && k != "alias/aws/secretsmanager")
 }
 
+/// A cross-account replica (`CrossAccountPrimaryARN`) is fed by its primary only: it needs its
+/// own customer-managed key and may carry no value, description, replicas or type (spec §3.1).
+fn check_cross_account_replica(
+    caller: &Caller,
+    input: &CreateSecretInput,
+    primary_arn: &str,
+) -> ApiResult<CrossAccountPrimary> {
+    let given = |o: bool, what: &str| {
+        if o {
+            Err(ApiError::invalid_parameter(format!(
+                "You can't specify {what} when you create a cross-account replica."
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    given(
+        input.secret_string.is_some() || input.secret_binary.is_some(),
+        "a secret value",
+    )?;
+    given(
+        input.description.as_deref().is_some_and(|d| !d.is_empty()),
+        "a description",
+    )?;
+    given(input.add_replica_regions.is_some(), "replica Regions")?;
+    given(input.secret_type.is_some(), "a type")?;
+    if kms_key(input.kms_key_id.clone()).is_none() {
+        return Err(ApiError::invalid_parameter(
+            "A cross-account replica must be encrypted with a customer managed KMS key: set KmsKeyId.",
+        ));
+    }
+    match arn::parse_secret_id(primary_arn) {
+        Ok(arn::SecretRef::FullArn { key, arn }) if key.account != caller.account => {
+            Ok(CrossAccountPrimary {
+                primary_arn: arn,
+                status: replication::PENDING.to_string(),
+            })
+        }
+        _ => Err(ApiError::invalid_parameter(
+            "CrossAccountPrimaryARN must be the full ARN of a secret in another account.",
+        )),
+    }
+}
+
 pub async fn create_secret(
     ctx: &Ctx,
     caller: &Caller,
@@ -106,13 +150,12 @@ pub async fn create_secret(
         replication::check_add_regions(&mut c, regions);
     }
     c.finish()?;
-    let name = input.name.unwrap_or_default();
+    let name = input.name.clone().unwrap_or_default();
     validate::new_name(&name)?;
-    if input.cross_account_primary_arn.is_some() {
-        return Err(ApiError::invalid_request(
-            "secretsd does not support cross-account replicas yet.",
-        ));
-    }
+    let cross_account_primary = match input.cross_account_primary_arn.as_deref() {
+        Some(primary_arn) => Some(check_cross_account_replica(caller, &input, primary_arn)?),
+        None => None,
+    };
     let value = secret_value(input.secret_string, input.secret_binary)?;
 
     let key = SecretKey {
@@ -163,6 +206,7 @@ pub async fn create_secret(
         last_accessed_ms: None,
         deleted_ms: None,
         versions: Vec::new(),
+        cross_account_primary,
         ..Secret::default()
     };
     if let Some(regions) = &input.add_replica_regions {
@@ -257,6 +301,28 @@ pub struct SecretMetadata {
     pub primary_region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication_status: Option<Vec<ReplicationStatusShape>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_account_primary: Option<CrossAccountPrimaryShape>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_account_replicas: Option<Vec<CrossAccountReplicaShape>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CrossAccountPrimaryShape {
+    #[serde(rename = "PrimarySecretARN")]
+    pub primary_secret_arn: String,
+    pub replication_status: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CrossAccountReplicaShape {
+    #[serde(rename = "ReplicaSecretARN")]
+    pub replica_secret_arn: String,
+    #[serde(rename = "ReplicationRoleARN", skip_serializing_if = "Option::is_none")]
+    pub replication_role_arn: Option<String>,
+    pub replication_status: String,
 }
 
 pub fn metadata(secret: &Secret) -> SecretMetadata {
@@ -292,6 +358,23 @@ pub fn metadata(secret: &Secret) -> SecretMetadata {
         created_date: Some(EpochSeconds(secret.created_ms)),
         primary_region: secret.effective_primary_region().map(str::to_string),
         replication_status: (!secret.replicas.is_empty()).then(|| replication::statuses(secret)),
+        cross_account_primary: secret.cross_account_primary.as_ref().map(|p| {
+            CrossAccountPrimaryShape {
+                primary_secret_arn: p.primary_arn.clone(),
+                replication_status: p.status.clone(),
+            }
+        }),
+        cross_account_replicas: (!secret.cross_account_replicas.is_empty()).then(|| {
+            secret
+                .cross_account_replicas
+                .iter()
+                .map(|r| CrossAccountReplicaShape {
+                    replica_secret_arn: r.replica_arn.clone(),
+                    replication_role_arn: r.role_arn.clone(),
+                    replication_status: r.status.clone(),
+                })
+                .collect()
+        }),
     }
 }
 
@@ -393,6 +476,16 @@ pub struct DeleteSecretInput {
 /// Replicas go through their primary; a primary goes only once its replicas are removed.
 fn check_deletable(secret: &Secret) -> ApiResult<()> {
     replication::forbid_replica(secret)?;
+    if secret
+        .cross_account_replicas
+        .iter()
+        .any(|r| r.status != replication::DETACHED)
+    {
+        return Err(ApiError::invalid_request(format!(
+            "You can't delete secret {} while it has a cross-account replica: disassociate it first.",
+            secret.name
+        )));
+    }
     if !secret.replicas.is_empty() {
         let regions: Vec<&str> = secret.replicas.iter().map(|r| r.region.as_str()).collect();
         return Err(ApiError::invalid_request(format!(

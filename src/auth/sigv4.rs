@@ -1,21 +1,35 @@
 //! AWS Signature Version 4 (AWS4-HMAC-SHA256) verification for awsJson requests (spec §6).
 //!
-//! Verification is re-signing: rebuild the canonical request from exactly the headers the client
-//! named in `SignedHeaders` (SDKs sign different sets and send unsigned headers too), derive the
-//! key from the secret and the credential scope, and compare signatures in constant time.
-//! Pure functions of their inputs: no HTTP library, no clock (the caller passes "now").
+//! There is no "verify" primitive in SigV4: the server re-signs the request it received and
+//! compares. Everything here is a pure function of its inputs — no HTTP library, no clock (the
+//! caller passes "now") — so the whole algorithm is pinned by AWS's published test vectors.
+//!
+//! Pitfalls this module is written around (crates.md "SigV4 verification"):
+//! * Re-sign over **exactly** the headers the client listed in `SignedHeaders`. SDKs sign
+//!   different sets and also send unsigned headers (`user-agent`, `amz-sdk-invocation-id`, …);
+//!   a fixed deny/allow list falsely rejects some client.
+//! * Sign with the time from `X-Amz-Date`, never "now"; freshness is a separate check
+//!   ([`check_clock_skew`]) so that its error texts can be AWS's.
+//! * A client-signed `x-amz-content-sha256` is just a claim: the signature covers the claim, not
+//!   the body, so the claim is checked against the body actually received.
+//! * `host` must be signed, or a captured request could be replayed against another endpoint.
+//! * Only [`parse`] insists on the `secretsmanager` service; the signature check itself is
+//!   service-agnostic, which is what lets AWS's generic test suite (service `service`) pin it.
 
 use crate::error::{ApiError, ApiResult};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const SERVICE: &str = "secretsmanager";
-/// AWS JSON services accept requests dated within five minutes of their clock (spec §6.3).
-const MAX_SKEW_SECONDS: i64 = 300;
+const TERMINATOR: &str = "aws4_request";
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 const AMZ_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+/// AWS JSON services, Secrets Manager included, accept requests dated within five minutes of
+/// their clock (spec §6.3).
+const MAX_SKEW_SECONDS: i64 = 5 * 60;
 
 /// What the verifier needs from an HTTP request, independent of the HTTP library.
 pub struct SignedRequest<'a> {
@@ -45,7 +59,7 @@ impl SignedRequest<'_> {
     }
 }
 
-/// A parsed `Authorization: AWS4-HMAC-SHA256 …` header plus the request date.
+/// A parsed `Authorization: AWS4-HMAC-SHA256 ...` header plus the request date.
 #[derive(Debug, Clone)]
 pub struct Authorization {
     pub access_key_id: String,
@@ -56,94 +70,101 @@ pub struct Authorization {
     /// As listed by the client, lower-case.
     pub signed_headers: Vec<String>,
     pub signature: String,
-    /// From `X-Amz-Date` (or `Date` when there is no `X-Amz-Date`).
+    /// From `X-Amz-Date` (or `Date`, RFC 1123, when there is no `X-Amz-Date`).
     pub request_time: DateTime<Utc>,
-    /// The `X-Amz-Date` text, as the string to sign uses it.
+    /// The `X-Amz-Date` text (`YYYYMMDD'T'HHMMSS'Z'`) the string to sign starts with; when the
+    /// client sent only `Date`, that date in this format.
     pub amz_date: String,
+    /// The `X-Amz-Security-Token` header, if present.
     pub security_token: Option<String>,
 }
 
 impl Authorization {
     fn scope(&self) -> String {
         format!(
-            "{}/{}/{}/aws4_request",
+            "{}/{}/{}/{TERMINATOR}",
             self.scope_date, self.region, self.service
         )
     }
 }
 
-/// Parses the `Authorization` header and the request date, with AWS's error texts (§6.4).
+/// Parses the `Authorization` header and the request date, with AWS's error texts (§6.4), and
+/// insists on the `secretsmanager` service.
 pub fn parse(req: &SignedRequest) -> ApiResult<Authorization> {
+    parse_for_service(req, SERVICE)
+}
+
+fn parse_for_service(req: &SignedRequest, expected_service: &str) -> ApiResult<Authorization> {
     let raw = req
         .header("authorization")
         .ok_or_else(ApiError::missing_authentication_token)?;
-    let rest = raw
-        .strip_prefix(ALGORITHM)
-        .filter(|r| r.starts_with(' '))
-        .ok_or_else(|| {
-            ApiError::incomplete_signature(format!(
-                "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization={raw}"
-            ))
-        })?;
+    // Another scheme ("Basic …", "Bearer …") has none of the three parameters.
+    let params = match raw.strip_prefix(ALGORITHM) {
+        Some(rest) if rest.is_empty() || rest.starts_with(' ') => rest,
+        _ => "",
+    };
 
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, value) = part.split_once('=').ok_or_else(|| {
-            ApiError::incomplete_signature(format!(
+    for part in params.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((key, value)) = part.split_once('=') else {
+            return Err(ApiError::incomplete_signature(format!(
                 "'{part}' not a valid key=value pair (missing equal-sign) in Authorization header: '{raw}'."
-            ))
-        })?;
-        match key {
-            "Credential" => credential = Some(value),
-            "SignedHeaders" => signed_headers = Some(value),
-            "Signature" => signature = Some(value),
+            )));
+        };
+        match key.trim() {
+            "Credential" => credential = Some(value.trim()),
+            "SignedHeaders" => signed_headers = Some(value.trim()),
+            "Signature" => signature = Some(value.trim()),
             _ => {}
         }
     }
-    let date_header = req.header("x-amz-date").or_else(|| req.header("date"));
+    let x_amz_date = req.header("x-amz-date");
+    let http_date = req.header("date");
+
     let mut missing = String::new();
-    for (name, value) in [
+    for (name, absent) in [
         ("Credential", credential.is_none()),
         ("Signature", signature.is_none()),
         ("SignedHeaders", signed_headers.is_none()),
     ] {
-        if value {
+        if absent {
             missing.push_str(&format!(
                 "Authorization header requires '{name}' parameter. "
             ));
         }
     }
-    if date_header.is_none() {
+    if x_amz_date.is_none() && http_date.is_none() {
         missing.push_str(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ",
         );
     }
-    if !missing.is_empty() {
+    let (Some(credential), Some(signed_headers), Some(signature), true) =
+        (credential, signed_headers, signature, missing.is_empty())
+    else {
         return Err(ApiError::incomplete_signature(format!(
             "{missing}Authorization={raw}"
         )));
-    }
-    let (credential, signed_headers, signature, date_text) = (
-        credential.unwrap_or_default(),
-        signed_headers.unwrap_or_default(),
-        signature.unwrap_or_default(),
-        date_header.unwrap_or_default(),
-    );
+    };
 
     let scope: Vec<&str> = credential.split('/').collect();
-    let [access_key_id, scope_date, region, service, terminator] = scope.as_slice() else {
+    let [access_key_id, scope_date, region, service, terminator] = scope[..] else {
         return Err(ApiError::incomplete_signature(format!(
-            "Credential should have exactly 5 parts: <access key>/<date>/<region>/<service>/aws4_request, got '{credential}'."
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
         )));
     };
-    if access_key_id.is_empty() || *terminator != "aws4_request" {
+    if access_key_id.is_empty() {
         return Err(ApiError::incomplete_signature(format!(
-            "Credential should be scoped to a valid access key and end in 'aws4_request', got '{credential}'."
+            "Credential must start with a non-empty access key id, got '{credential}'"
         )));
     }
-    if *service != SERVICE {
+    if terminator != TERMINATOR {
+        return Err(ApiError::incomplete_signature(format!(
+            "Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{terminator}'. "
+        )));
+    }
+    if service != expected_service {
         return Err(ApiError::invalid_signature(format!(
-            "Credential should be scoped to correct service: '{SERVICE}'. "
+            "Credential should be scoped to correct service: '{expected_service}'. "
         )));
     }
     let region_ok = !region.is_empty()
@@ -156,16 +177,26 @@ pub fn parse(req: &SignedRequest) -> ApiResult<Authorization> {
         )));
     }
 
-    let request_time = parse_request_time(date_text).ok_or_else(|| {
-        ApiError::incomplete_signature(format!(
+    // X-Amz-Date wins over Date; an unparsable X-Amz-Date is an error, not a fall-back.
+    let (date_text, parsed) = match (x_amz_date, http_date) {
+        (Some(text), _) => (text, parse_amz_date(text.trim())),
+        (None, Some(text)) => (text, parse_http_date(text.trim())),
+        (None, None) => ("", None), // reported above already
+    };
+    let Some(request_time) = parsed else {
+        return Err(ApiError::incomplete_signature(format!(
             "Date must be in ISO-8601 'basic format'. Got '{date_text}'. See http://en.wikipedia.org/wiki/ISO_8601"
-        ))
-    })?;
-    let amz_date = request_time.format(AMZ_DATE_FORMAT).to_string();
-    if amz_date[..8] != **scope_date {
+        )));
+    };
+    // The string to sign uses the header text itself; re-formatting could differ from it.
+    let amz_date = match x_amz_date {
+        Some(text) => text.trim().to_string(),
+        None => request_time.format(AMZ_DATE_FORMAT).to_string(),
+    };
+    let request_day = request_time.format("%Y%m%d").to_string();
+    if scope_date != request_day {
         return Err(ApiError::invalid_signature(format!(
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{scope_date}' != '{}', from '{date_text}'.",
-            &amz_date[..8]
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{scope_date}' != '{request_day}', from '{amz_date}'."
         )));
     }
 
@@ -175,10 +206,9 @@ pub fn parse(req: &SignedRequest) -> ApiResult<Authorization> {
         .collect();
     if signed_headers.iter().any(String::is_empty) {
         return Err(ApiError::incomplete_signature(format!(
-            "SignedHeaders contains an empty header name. Authorization={raw}"
+            "SignedHeaders must be a ';'-separated list of header names. Authorization={raw}"
         )));
     }
-    // The signature must cover the host, or a request could be replayed to another endpoint.
     if !signed_headers.iter().any(|h| h == "host") {
         return Err(ApiError::invalid_signature(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
@@ -198,54 +228,62 @@ pub fn parse(req: &SignedRequest) -> ApiResult<Authorization> {
     })
 }
 
-/// `X-Amz-Date` (`20150830T123600Z`) or, failing that, an RFC 1123 `Date` header.
-fn parse_request_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if let Ok(t) = NaiveDateTime::parse_from_str(text, AMZ_DATE_FORMAT) {
-        return Some(Utc.from_utc_datetime(&t));
+/// `20150830T123600Z`, exactly: SDKs never send another shape, and chrono alone would also
+/// accept one-digit fields, which the string to sign could then not reproduce.
+fn parse_amz_date(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let shaped = b.len() == 16
+        && b[8] == b'T'
+        && b[15] == b'Z'
+        && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
+    if !shaped {
+        return None;
     }
+    NaiveDateTime::parse_from_str(text, AMZ_DATE_FORMAT)
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// An HTTP `Date` header (RFC 1123, `Sun, 30 Aug 2015 12:36:00 GMT`).
+fn parse_http_date(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc2822(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
 }
 
 /// Rejects requests dated more than five minutes from `now`, in AWS's words (spec §6.3).
+/// A separate step from [`verify`] because the signature itself is computed with the request's
+/// own date.
 pub fn check_clock_skew(auth: &Authorization, now: DateTime<Utc>) -> ApiResult<()> {
-    let skew = auth.request_time.signed_duration_since(now).num_seconds();
+    // AWS prints whole seconds; compare on the same footing so the text never shows equal times.
+    let now = now.trunc_subsecs(0);
+    let window = TimeDelta::seconds(MAX_SKEW_SECONDS);
+    let earliest = now.checked_sub_signed(window).unwrap_or(now);
+    let latest = now.checked_add_signed(window).unwrap_or(now);
     let fmt = |t: DateTime<Utc>| t.format(AMZ_DATE_FORMAT).to_string();
-    let window = chrono::Duration::seconds(MAX_SKEW_SECONDS);
-    if skew < -MAX_SKEW_SECONDS {
+    if auth.request_time < earliest {
         return Err(ApiError::invalid_signature(format!(
             "Signature expired: {} is now earlier than {} ({} - 5 min.)",
             auth.amz_date,
-            fmt(now - window),
+            fmt(earliest),
             fmt(now)
         )));
     }
-    if skew > MAX_SKEW_SECONDS {
+    if auth.request_time > latest {
         return Err(ApiError::invalid_signature(format!(
             "Signature not yet current: {} is still later than {} ({} + 5 min.)",
             auth.amz_date,
-            fmt(now + window),
+            fmt(latest),
             fmt(now)
         )));
     }
     Ok(())
 }
 
-/// Checks the signature with the caller's secret key.
+/// Checks the signature with the caller's secret key. Service-agnostic: the scope's service is
+/// taken from `auth` (which [`parse`] has already pinned to `secretsmanager`).
 pub fn verify(req: &SignedRequest, auth: &Authorization, secret_access_key: &str) -> ApiResult<()> {
-    let body_hash = hex::encode(Sha256::digest(req.body));
-    // The JS SDK signs `x-amz-content-sha256`; it must describe the body actually sent.
-    let payload_hash = match req.header("x-amz-content-sha256") {
-        Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
-        Some(claimed) if !claimed.eq_ignore_ascii_case(&body_hash) => {
-            return Err(ApiError::invalid_signature(
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ))
-        }
-        _ => body_hash,
-    };
+    let payload_hash = payload_hash(req)?;
     let canonical = canonical_request(req, &auth.signed_headers, &payload_hash)?;
     let to_sign = string_to_sign(&auth.amz_date, &auth.scope(), &canonical);
     let key = signing_key(
@@ -254,101 +292,69 @@ pub fn verify(req: &SignedRequest, auth: &Authorization, secret_access_key: &str
         &auth.region,
         &auth.service,
     );
-    let expected = hex::encode(hmac(&key, to_sign.as_bytes()));
+    let expected = hex::encode(hmac_sha256(&key, to_sign.as_bytes()));
+    // Constant time, so response timing does not reveal how much of a guess was right.
     if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_signature(format!(
-            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\nThe Canonical String for this request should have been\n'{canonical}'\n\nThe String-to-Sign should have been\n'{to_sign}'\n"
-        )))
+        return Ok(());
+    }
+    Err(ApiError::invalid_signature(format!(
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\nThe Canonical String for this request should have been\n'{canonical}'\n\nThe String-to-Sign should have been\n'{to_sign}'\n"
+    )))
+}
+
+/// The last line of the canonical request: hex(SHA256(body)), or the client's
+/// `x-amz-content-sha256` (JS v3 and .NET send one) once it is known to describe this body —
+/// otherwise a valid signature over the claimed hash would authenticate any body.
+fn payload_hash(req: &SignedRequest) -> ApiResult<String> {
+    let body_hash = hex::encode(Sha256::digest(req.body));
+    let mut claims = req.header_values("x-amz-content-sha256").map(str::trim);
+    match (claims.next(), claims.next()) {
+        (None, _) => Ok(body_hash),
+        (Some(UNSIGNED_PAYLOAD), None) => Ok(UNSIGNED_PAYLOAD.to_string()),
+        (Some(claim), None) if claim == body_hash => Ok(body_hash),
+        _ => Err(ApiError::invalid_signature(
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )),
     }
 }
 
-/// The canonical request of SigV4 over `signed_headers` (lower-case names, as the client
-/// listed them). A signed header that is absent makes verification fail.
+/// The canonical request over `signed_headers` (lower-case names as the client listed them;
+/// they are sorted here as every SDK does). All values of a repeated header are joined with
+/// `,` in arrival order. A listed header that is absent fails verification.
 pub fn canonical_request(
     req: &SignedRequest,
     signed_headers: &[String],
     payload_hash: &str,
 ) -> ApiResult<String> {
-    let mut out = String::with_capacity(256);
-    out.push_str(req.method);
-    out.push('\n');
-    out.push_str(&canonical_uri(req.path));
-    out.push('\n');
-    out.push_str(&canonical_query(req.query));
-    out.push('\n');
-    let mut names: Vec<&String> = signed_headers.iter().collect();
-    names.sort();
+    let mut names: Vec<&str> = signed_headers.iter().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut out = format!(
+        "{}\n{}\n{}\n",
+        req.method,
+        canonical_uri(req.path),
+        canonical_query(req.query)
+    );
     for name in &names {
         let values: Vec<String> = req.header_values(name).map(canonical_value).collect();
         if values.is_empty() {
             return Err(ApiError::invalid_signature(format!(
-                "The request signature we calculated does not match the signature you provided: signed header '{name}' is missing from the request."
+                "Header '{name}' is listed in SignedHeaders but is not present in the request."
             )));
         }
-        out.push_str(name);
-        out.push(':');
-        out.push_str(&values.join(","));
-        out.push('\n');
+        out.push_str(&format!("{name}:{}\n", values.join(",")));
     }
-    out.push('\n');
-    out.push_str(
-        &names
-            .iter()
-            .map(|n| n.as_str())
-            .collect::<Vec<_>>()
-            .join(";"),
-    );
-    out.push('\n');
-    out.push_str(payload_hash);
+    out.push_str(&format!("\n{}\n{payload_hash}", names.join(";")));
     Ok(out)
 }
 
 /// Trims a header value and folds inner runs of whitespace into one space.
 fn canonical_value(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
+    value.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// RFC 3986 encoding of everything but the unreserved characters.
-fn uri_encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            b'/' if keep_slash => out.push('/'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
-/// Decodes `%XX` escapes (lenient: a malformed escape is kept as it is).
-pub(crate) fn uri_decode(text: &str) -> String {
-    fn hex_digit(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(hi), Some(lo)) = (hex_digit(bytes[i + 1]), hex_digit(bytes[i + 2])) {
-                out.push(hi << 4 | lo);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The path, normalised (`.`/`..`/empty segments removed) and each segment encoded once more,
-/// as every AWS service but S3 expects.
+/// The path with empty, `.` and `..` segments resolved, each segment then URI-encoded once
+/// more. Non-S3 SDKs encode the (already encoded) request path a second time, so encoding the
+/// path *as received* once reproduces their string; `/` stays `/`.
 fn canonical_uri(path: &str) -> String {
     let mut segments: Vec<&str> = Vec::new();
     for segment in path.split('/') {
@@ -360,70 +366,102 @@ fn canonical_uri(path: &str) -> String {
             s => segments.push(s),
         }
     }
-    let mut out = String::from("/");
-    out.push_str(
-        &segments
-            .iter()
-            .map(|s| uri_encode(s, false))
-            .collect::<Vec<_>>()
-            .join("/"),
-    );
+    let encoded: Vec<String> = segments.iter().map(|s| uri_encode(s)).collect();
+    let mut out = format!("/{}", encoded.join("/"));
     if path.ends_with('/') && !segments.is_empty() {
         out.push('/');
     }
     out
 }
 
-/// Query parameters encoded and sorted by name, then value.
+/// Query parameters decoded, re-encoded (so `%41` and `A` agree), and sorted by encoded name,
+/// then value — as pairs, not as `k=v` strings (`Param` sorts before `Param-3`).
 fn canonical_query(query: &str) -> String {
     let mut pairs: Vec<(String, String)> = query
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                uri_encode(&uri_decode(k), false),
-                uri_encode(&uri_decode(v), false),
-            )
+            (uri_encode(&uri_decode(k)), uri_encode(&uri_decode(v)))
         })
         .collect();
-    pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.sort_unstable();
+    let joined: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    joined.join("&")
 }
 
+/// RFC 3986 encoding of every byte but the unreserved characters, with upper-case hex.
+fn uri_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes. Lenient: a malformed escape is kept as it is, and bytes that do not
+/// form UTF-8 become U+FFFD.
+pub(crate) fn uri_decode(text: &str) -> String {
+    fn hex_digit(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex_digit);
+            let lo = bytes.get(i + 2).copied().and_then(hex_digit);
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                out.push(hi << 4 | lo);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `AWS4-HMAC-SHA256\n<amz date>\n<scope>\n<hex(SHA256(canonical request))>`.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    )
+    let digest = hex::encode(Sha256::digest(canonical_request.as_bytes()));
+    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{digest}")
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(data);
-    mac.finalize().into_bytes().into()
-}
-
+/// `kSigning` = HMAC chain of "AWS4"+secret over date, region, service and `aws4_request`.
 pub fn signing_key(
     secret_access_key: &str,
     scope_date: &str,
     region: &str,
     service: &str,
 ) -> [u8; 32] {
-    let k_date = hmac(
+    let k_date = hmac_sha256(
         format!("AWS4{secret_access_key}").as_bytes(),
         scope_date.as_bytes(),
     );
-    let k_region = hmac(&k_date, region.as_bytes());
-    let k_service = hmac(&k_region, service.as_bytes());
-    hmac(&k_service, b"aws4_request")
+    let k_region = hmac_sha256(&k_date, region.as_bytes());
+    let k_service = hmac_sha256(&k_region, service.as_bytes());
+    hmac_sha256(&k_service, TERMINATOR.as_bytes())
 }
 
-/// Signs a request the way SDKs do; used by tests and the load generator.
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC takes keys of any length (long ones are hashed), so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// Signs a request the way SDKs do and returns the `Authorization` header value; for tests and
+/// the load generator. `signed_headers` are lower-case names present in `req`; the payload hash
+/// is the request's `x-amz-content-sha256` if it has one, else the body's hash.
 pub fn sign(
     req: &SignedRequest,
     signed_headers: &[String],
@@ -433,17 +471,18 @@ pub fn sign(
     region: &str,
     service: &str,
 ) -> ApiResult<String> {
-    let payload_hash = hex::encode(Sha256::digest(req.body));
+    let payload_hash = match req.header("x-amz-content-sha256") {
+        Some(claim) => claim.trim().to_string(),
+        None => hex::encode(Sha256::digest(req.body)),
+    };
     let canonical = canonical_request(req, signed_headers, &payload_hash)?;
     let date = amz_date.get(..8).unwrap_or_default();
-    let scope = format!("{date}/{region}/{service}/aws4_request");
+    let scope = format!("{date}/{region}/{service}/{TERMINATOR}");
     let to_sign = string_to_sign(amz_date, &scope, &canonical);
-    let signature = hex::encode(hmac(
-        &signing_key(secret_access_key, date, region, service),
-        to_sign.as_bytes(),
-    ));
+    let key = signing_key(secret_access_key, date, region, service);
+    let signature = hex::encode(hmac_sha256(&key, to_sign.as_bytes()));
     let mut names: Vec<&str> = signed_headers.iter().map(String::as_str).collect();
-    names.sort();
+    names.sort_unstable();
     Ok(format!(
         "{ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={}, Signature={signature}",
         names.join(";")
@@ -454,11 +493,229 @@ pub fn sign(
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
+    use chrono::TimeZone;
 
-    // AWS's SigV4 test suite: credentials, date, region and service shared by every vector.
-    const SUITE_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-    const SUITE_DATE: &str = "20150830T123600Z";
-    const EMPTY_HASH: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    // ---------------------------------------------------------------- AWS's test suite
+    //
+    // Data from AWS's Signature Version 4 test suite (aws4_testsuite, 2015-08-30; the `-cl`
+    // variant below is the suite as maintained in awslabs/aws-c-auth). Every vector shares
+    // these credentials, date, region and service.
+
+    const SUITE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const SUITE_CREDENTIAL: &str =
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, ";
+    const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const SUITE_STS: &str =
+        "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n";
+    const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+
+    struct Vector {
+        name: &'static str,
+        method: &'static str,
+        path: &'static str,
+        query: &'static str,
+        /// The signed request's headers, `Authorization` excluded.
+        headers: &'static [(&'static str, &'static str)],
+        body: &'static [u8],
+        /// `SignedHeaders=…, Signature=…` of the published `Authorization` header.
+        authorization: &'static str,
+        creq: &'static str,
+        /// Last line of the published string to sign.
+        sts_hash: &'static str,
+    }
+
+    const HOST: (&str, &str) = ("Host", "example.amazonaws.com");
+    const DATE: (&str, &str) = ("X-Amz-Date", "20150830T123600Z");
+
+    const VECTORS: &[Vector] = &[
+        Vector {
+            name: "get-vanilla",
+            method: "GET",
+            path: "/",
+            query: "",
+            headers: &[HOST, DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
+            creq: "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
+        },
+        Vector {
+            name: "post-vanilla",
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &[HOST, DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date, Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b",
+            creq: "POST\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87",
+        },
+        Vector {
+            name: "post-vanilla-query",
+            method: "POST",
+            path: "/",
+            query: "Param1=value1",
+            headers: &[HOST, DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date, Signature=28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11",
+            creq: "POST\n/\nParam1=value1\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "9d659678c1756bb3113e2ce898845a0a79dbbc57b740555917687f1b3340fbbd",
+        },
+        Vector {
+            name: "get-header-value-trim",
+            method: "GET",
+            path: "/",
+            query: "",
+            headers: &[HOST, ("My-Header1", " value1"), ("My-Header2", " \"a   b   c\""), DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;my-header1;my-header2;x-amz-date, Signature=acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736",
+            creq: "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\nmy-header2:\"a b c\"\nx-amz-date:20150830T123600Z\n\nhost;my-header1;my-header2;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "a726db9b0df21c14f559d0a978e563112acb1b9e05476f0a6a1c7d68f28605c7",
+        },
+        Vector {
+            name: "post-header-key-sort",
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &[HOST, ("My-Header1", "value1"), DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;my-header1;x-amz-date, Signature=c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c",
+            creq: "POST\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\nx-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "9368318c2967cf6de74404b30c65a91e8f6253e0a8659d6d5319f1a812f87d65",
+        },
+        Vector {
+            name: "post-x-www-form-urlencoded",
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &[("Content-Type", "application/x-www-form-urlencoded"), HOST, DATE],
+            body: b"Param1=value1",
+            authorization: "SignedHeaders=content-type;host;x-amz-date, Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a",
+            creq: "POST\n/\n\ncontent-type:application/x-www-form-urlencoded\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e",
+            sts_hash: "42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281",
+        },
+        Vector {
+            // aws-c-auth's edition signs content-length and the body hash header, as JS v3 does.
+            name: "post-x-www-form-urlencoded-cl",
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                HOST,
+                ("Content-Length", "13"),
+                DATE,
+                ("x-amz-content-sha256", "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"),
+            ],
+            body: b"Param1=value1",
+            authorization: "SignedHeaders=content-length;content-type;host;x-amz-content-sha256;x-amz-date, Signature=d3875051da38690788ef43de4db0d8f280229d82040bfac253562e56c3f20e0b",
+            creq: "POST\n/\n\ncontent-length:13\ncontent-type:application/x-www-form-urlencoded\nhost:example.amazonaws.com\nx-amz-content-sha256:9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e\nx-amz-date:20150830T123600Z\n\ncontent-length;content-type;host;x-amz-content-sha256;x-amz-date\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e",
+            sts_hash: "b1edd1d03544c25390e32085d55b57acc9a3961bb59415ff86c45c3d89d16cfb",
+        },
+        Vector {
+            name: "get-header-key-duplicate",
+            method: "GET",
+            path: "/",
+            query: "",
+            headers: &[HOST, ("My-Header1", "value2"), ("My-Header1", "value2"), ("My-Header1", "value1"), DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;my-header1;x-amz-date, Signature=c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea",
+            creq: "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value2,value2,value1\nx-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "dc7f04a3abfde8d472b0ab1a418b741b7c67174dad1551b4117b15527fbe966c",
+        },
+        Vector {
+            name: "get-vanilla-query-order-key-case",
+            method: "GET",
+            path: "/",
+            query: "Param2=value2&Param1=value1",
+            headers: &[HOST, DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date, Signature=b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500",
+            creq: "GET\n/\nParam1=value1&Param2=value2\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0",
+        },
+        Vector {
+            name: "get-vanilla-query-order-encoded",
+            method: "GET",
+            path: "/",
+            query: "Param-3=Value3&Param=Value2&%E1%88%B4=Value1",
+            headers: &[HOST, DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date, Signature=371d3713e185cc334048618a97f809c9ffe339c62934c032af5a0e595648fcac",
+            creq: "GET\n/\n%E1%88%B4=Value1&Param=Value2&Param-3=Value3\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "868294f5c38bd141c4972a373a76654f1418a8e4fc18b2e7903ae45e8ae0ec71",
+        },
+        Vector {
+            name: "get-slashes-normalized",
+            method: "GET",
+            path: "//example//",
+            query: "",
+            headers: &[HOST, DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date, Signature=9a624bd73a37c9a373b5312afbebe7a714a789de108f0bdfe846570885f57e84",
+            creq: "GET\n/example/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "cb96b4ac96d501f7c5c15bc6d67b3035061cfced4af6585ad927f7e6c985c015",
+        },
+        Vector {
+            name: "get-slash-dot-slash-normalized",
+            method: "GET",
+            path: "/./",
+            query: "",
+            headers: &[HOST, DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
+            creq: "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
+        },
+        Vector {
+            name: "get-relative-relative-normalized",
+            method: "GET",
+            path: "/example1/example2/../..",
+            query: "",
+            headers: &[HOST, DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
+            creq: "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
+        },
+        Vector {
+            name: "get-space-normalized",
+            method: "GET",
+            path: "/example space/",
+            query: "",
+            headers: &[HOST, DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date, Signature=652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741",
+            creq: "GET\n/example%20space/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "63ee75631ed7234ae61b5f736dfc7754cdccfedbff4b5128a915706ee9390d86",
+        },
+        Vector {
+            name: "get-utf8",
+            method: "GET",
+            path: "/\u{1234}",
+            query: "",
+            headers: &[HOST, DATE],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date, Signature=8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85",
+            creq: "GET\n/%E1%88%B4\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "2a0a97d02205e45ce2e994789806b19270cfbbb0921b278ccf58f5249ac42102",
+        },
+        Vector {
+            name: "get-vanilla-with-session-token",
+            method: "GET",
+            path: "/",
+            query: "",
+            headers: &[
+                HOST,
+                ("X-Amz-Security-Token", "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267"),
+                DATE,
+            ],
+            body: b"",
+            authorization: "SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8",
+            creq: "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\nx-amz-security-token:6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267\n\nhost;x-amz-date;x-amz-security-token\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sts_hash: "067b36aa60031588cea4a4cde1f21215227a047690c72247f1d70b32fbbfad2b",
+        },
+    ];
 
     fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -467,348 +724,546 @@ mod tests {
             .collect()
     }
 
-    /// Signs a test-suite request and returns (canonical request, string to sign, signature).
-    fn suite(
-        method: &str,
-        path: &str,
-        query: &str,
+    fn request<'a>(headers: &'a [(String, String)], body: &'a [u8]) -> SignedRequest<'a> {
+        SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers,
+            body,
+        }
+    }
+
+    #[test]
+    fn aws_test_suite_vectors() {
+        for v in VECTORS {
+            let mut h = headers(v.headers);
+            h.push((
+                "authorization".into(),
+                format!("{SUITE_CREDENTIAL}{}", v.authorization),
+            ));
+            let req = SignedRequest {
+                method: v.method,
+                path: v.path,
+                query: v.query,
+                headers: &h,
+                body: v.body,
+            };
+            // The suite's service is "service": parse it without the secretsmanager pin.
+            let auth =
+                parse_for_service(&req, "service").unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            let creq = canonical_request(&req, &auth.signed_headers, &payload_hash(&req).unwrap())
+                .unwrap();
+            assert_eq!(creq, v.creq, "{}: canonical request", v.name);
+            let sts = string_to_sign(&auth.amz_date, &auth.scope(), &creq);
+            assert_eq!(
+                sts,
+                format!("{SUITE_STS}{}", v.sts_hash),
+                "{}: string to sign",
+                v.name
+            );
+            let key = signing_key(SUITE_SECRET, "20150830", "us-east-1", "service");
+            assert_eq!(
+                hex::encode(hmac_sha256(&key, sts.as_bytes())),
+                auth.signature,
+                "{}: signature",
+                v.name
+            );
+            verify(&req, &auth, SUITE_SECRET).unwrap_or_else(|e| panic!("{}: {e}", v.name));
+
+            let err = verify(&req, &auth, "not the secret").unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidSignature, "{}", v.name);
+            assert_eq!(
+                err.message,
+                format!("{MISMATCH}\n\nThe Canonical String for this request should have been\n'{creq}'\n\nThe String-to-Sign should have been\n'{sts}'\n")
+            );
+        }
+    }
+
+    #[test]
+    fn suite_session_token_and_signature_are_parsed() {
+        let v = VECTORS
+            .iter()
+            .find(|v| v.name == "get-vanilla-with-session-token")
+            .unwrap();
+        let mut h = headers(v.headers);
+        h.push((
+            "authorization".into(),
+            format!("{SUITE_CREDENTIAL}{}", v.authorization),
+        ));
+        let auth = parse_for_service(&request(&h, b""), "service").unwrap();
+        assert_eq!(auth.access_key_id, "AKIDEXAMPLE");
+        assert_eq!(auth.scope_date, "20150830");
+        assert_eq!(auth.region, "us-east-1");
+        assert_eq!(auth.service, "service");
+        assert_eq!(
+            auth.signed_headers,
+            ["host", "x-amz-date", "x-amz-security-token"]
+        );
+        assert_eq!(auth.amz_date, "20150830T123600Z");
+        assert_eq!(
+            auth.request_time,
+            Utc.with_ymd_and_hms(2015, 8, 30, 12, 36, 0).unwrap()
+        );
+        assert_eq!(auth.security_token.as_deref(), Some(v.headers[1].1));
+        assert_eq!(
+            signing_key(SUITE_SECRET, "20150830", "us-east-1", "service").len(),
+            32
+        );
+        assert_eq!(hex::encode(Sha256::digest(b"")), EMPTY_SHA256);
+    }
+
+    // ------------------------------------------------------------- SDK-shaped requests
+
+    const BODY: &[u8] = br#"{"SecretId":"demo"}"#;
+    const AMZ_DATE: &str = "20260101T000000Z";
+
+    /// Signs `signed` (lower-case names, all present in `pairs`), then appends the
+    /// `Authorization` header and the unsigned `extra` headers, as an SDK would send them.
+    fn signed_headers(
+        pairs: &[(&str, &str)],
+        signed: &[&str],
         extra: &[(&str, &str)],
         body: &[u8],
-    ) -> (String, String, String) {
-        let mut pairs = vec![
-            ("Host", "example.amazonaws.com"),
-            ("X-Amz-Date", SUITE_DATE),
-        ];
-        pairs.extend_from_slice(extra);
-        let headers = headers(&pairs);
-        let mut names: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
-        names.sort();
-        names.dedup();
-        let req = SignedRequest {
-            method,
-            path,
-            query,
-            headers: &headers,
-            body,
-        };
-        let canonical =
-            canonical_request(&req, &names, &hex::encode(Sha256::digest(body))).unwrap();
-        let to_sign = string_to_sign(
-            SUITE_DATE,
-            "20150830/us-east-1/service/aws4_request",
-            &canonical,
-        );
-        let key = signing_key(SUITE_KEY, "20150830", "us-east-1", "service");
-        let signature = hex::encode(hmac(&key, to_sign.as_bytes()));
-        (canonical, to_sign, signature)
-    }
-
-    #[test]
-    fn get_vanilla() {
-        let (canonical, to_sign, signature) = suite("GET", "/", "", &[], b"");
-        assert_eq!(
-            canonical,
-            format!("GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n{EMPTY_HASH}")
-        );
-        assert!(to_sign.starts_with(
-            "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
-        ));
-        assert_eq!(
-            signature,
-            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
-        );
-    }
-
-    #[test]
-    fn post_vanilla() {
-        let (_, to_sign, signature) = suite("POST", "/", "", &[], b"");
-        assert_eq!(
-            to_sign,
-            "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87"
-        );
-        assert_eq!(
-            signature,
-            "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"
-        );
-    }
-
-    #[test]
-    fn query_vectors() {
-        assert_eq!(
-            suite("POST", "/", "Param1=value1", &[], b"").2,
-            "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"
-        );
-        assert_eq!(
-            suite("GET", "/", "Param2=value2&Param1=value1", &[], b"").2,
-            "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"
-        );
-    }
-
-    #[test]
-    fn header_vectors() {
-        let (canonical, _, signature) = suite(
-            "GET",
-            "/",
-            "",
-            &[("My-Header1", " value1"), ("My-Header2", " \"a   b   c\"")],
-            b"",
-        );
-        assert!(canonical.contains("my-header1:value1\nmy-header2:\"a b c\"\n"));
-        assert_eq!(
-            signature,
-            "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"
-        );
-        assert_eq!(
-            suite("POST", "/", "", &[("My-Header1", "value1")], b"").2,
-            "c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c"
-        );
-    }
-
-    #[test]
-    fn body_and_path_vectors() {
-        let (canonical, to_sign, signature) = suite(
-            "POST",
-            "/",
-            "",
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            b"Param1=value1",
-        );
-        assert!(canonical.ends_with(
-            "content-type;host;x-amz-date\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"
-        ));
-        assert!(
-            to_sign.ends_with("42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281")
-        );
-        assert_eq!(
-            signature,
-            "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"
-        );
-        assert_eq!(
-            suite("GET", "/example space/", "", &[], b"").2,
-            "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741"
-        );
-        assert_eq!(
-            suite("GET", "/\u{1234}", "", &[], b"").2,
-            "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85"
-        );
-    }
-
-    /// A request as botocore sends it: four signed headers plus unsigned ones.
-    fn botocore_request(
         secret: &str,
-        body: &'static [u8],
-        amz_date: &str,
     ) -> Vec<(String, String)> {
-        let mut h = headers(&[
-            ("Content-Type", "application/x-amz-json-1.1"),
-            ("Host", "127.0.0.1:4584"),
-            ("X-Amz-Date", amz_date),
-            ("X-Amz-Target", "secretsmanager.GetSecretValue"),
-        ]);
-        let names: Vec<String> = h.iter().map(|(n, _)| n.clone()).collect();
+        let mut h = headers(pairs);
+        let names: Vec<String> = signed.iter().map(|s| s.to_string()).collect();
         let auth = sign(
-            &SignedRequest {
-                method: "POST",
-                path: "/",
-                query: "",
-                headers: &h,
-                body,
-            },
+            &request(&h, body),
             &names,
-            "test",
+            "AKIDTEST",
             secret,
-            amz_date,
-            "us-east-1",
+            AMZ_DATE,
+            "eu-west-1",
             SERVICE,
         )
         .unwrap();
         h.push(("authorization".into(), auth));
-        h.push(("user-agent".into(), "Botocore/1.44.8".into()));
-        h.push(("amz-sdk-invocation-id".into(), "b9b5b1a4".into()));
+        h.extend(headers(extra));
         h
     }
 
     fn check(h: &[(String, String)], body: &[u8], secret: &str) -> ApiResult<Authorization> {
-        let req = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: h,
-            body,
-        };
+        let req = request(h, body);
         let auth = parse(&req)?;
         verify(&req, &auth, secret)?;
         Ok(auth)
     }
 
-    const BODY: &[u8] = br#"{"SecretId":"demo"}"#;
-
-    #[test]
-    fn botocore_style_request_verifies_and_tampering_fails() {
-        let h = botocore_request("test", BODY, "20260101T000000Z");
-        let auth = check(&h, BODY, "test").unwrap();
-        assert_eq!(auth.access_key_id, "test");
-        assert_eq!(auth.region, "us-east-1");
-        let err = check(&h, br#"{"SecretId":"demO"}"#, "test").unwrap_err();
-        assert_eq!(err.code, ErrorCode::InvalidSignature);
-        assert!(err.message.starts_with("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\nThe Canonical String for this request should have been\n'POST\n/\n"));
-        assert_eq!(
-            check(&h, BODY, "wrong").unwrap_err().code,
-            ErrorCode::InvalidSignature
-        );
-        let mut tampered = h.clone();
-        tampered[3].1 = "secretsmanager.DeleteSecret".into();
-        assert_eq!(
-            check(&tampered, BODY, "test").unwrap_err().code,
-            ErrorCode::InvalidSignature
-        );
-    }
-
-    #[test]
-    fn content_sha256_must_match_the_body() {
-        let mut h = headers(&[
-            ("Host", "localhost"),
-            ("X-Amz-Date", "20260101T000000Z"),
-            (
-                "X-Amz-Content-Sha256",
-                &hex::encode(Sha256::digest(b"other")),
-            ),
-        ]);
-        let names: Vec<String> = h.iter().map(|(n, _)| n.clone()).collect();
-        let req = SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &h,
-            body: BODY,
-        };
-        let auth = sign(
-            &req,
-            &names,
-            "test",
-            "test",
-            "20260101T000000Z",
-            "us-east-1",
-            SERVICE,
+    /// What botocore sends: four signed headers, and unsigned ones after signing.
+    fn botocore(body: &[u8]) -> Vec<(String, String)> {
+        signed_headers(
+            &[
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("Host", "localhost:4566"),
+                ("X-Amz-Date", AMZ_DATE),
+                ("X-Amz-Target", "secretsmanager.GetSecretValue"),
+                ("Content-Length", "19"),
+            ],
+            &["content-type", "host", "x-amz-date", "x-amz-target"],
+            &[
+                ("User-Agent", "Boto3/1.40.0 md/Botocore#1.40.0"),
+                (
+                    "amz-sdk-invocation-id",
+                    "b9b5b1a4-0000-4000-8000-000000000000",
+                ),
+                ("amz-sdk-request", "attempt=1"),
+            ],
+            body,
+            "secret",
         )
-        .unwrap();
-        h.push(("authorization".into(), auth));
-        let err = check(&h, BODY, "test").unwrap_err();
+    }
+
+    #[test]
+    fn botocore_request_verifies_with_unsigned_extras() {
+        let h = botocore(BODY);
+        assert!(h[5].1.contains(
+            "Credential=AKIDTEST/20260101/eu-west-1/secretsmanager/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature="
+        ));
+        let auth = check(&h, BODY, "secret").unwrap();
+        assert_eq!(auth.access_key_id, "AKIDTEST");
+        assert_eq!(auth.region, "eu-west-1");
+        assert_eq!(auth.security_token, None);
+
+        // Unsigned headers may change freely (proxies add them too).
+        let mut h2 = h.clone();
+        h2[6].1 = "something else".into();
+        h2.push(("x-forwarded-for".into(), "10.0.0.1".into()));
+        assert!(check(&h2, BODY, "secret").is_ok());
+    }
+
+    #[test]
+    fn tampered_body_gets_awss_mismatch_text() {
+        let h = botocore(BODY);
+        let tampered = br#"{"SecretId":"demO"}"#;
+        let err = check(&h, tampered, "secret").unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidSignature);
-        assert!(err.message.contains("x-amz-content-sha256"));
+        let creq = format!(
+            "POST\n/\n\ncontent-type:application/x-amz-json-1.1\nhost:localhost:4566\nx-amz-date:{AMZ_DATE}\nx-amz-target:secretsmanager.GetSecretValue\n\ncontent-type;host;x-amz-date;x-amz-target\n{}",
+            hex::encode(Sha256::digest(tampered))
+        );
+        let sts = string_to_sign(
+            AMZ_DATE,
+            "20260101/eu-west-1/secretsmanager/aws4_request",
+            &creq,
+        );
+        assert_eq!(
+            err.message,
+            format!("{MISMATCH}\n\nThe Canonical String for this request should have been\n'{creq}'\n\nThe String-to-Sign should have been\n'{sts}'\n")
+        );
     }
 
-    fn parse_with(auth: &str, date: Option<&str>) -> ApiResult<Authorization> {
-        let mut h = vec![("authorization".to_string(), auth.to_string())];
-        if let Some(d) = date {
-            h.push(("x-amz-date".into(), d.into()));
+    #[test]
+    fn wrong_secret_or_changed_signed_header_is_rejected() {
+        let h = botocore(BODY);
+        assert_eq!(
+            check(&h, BODY, "other").unwrap_err().code,
+            ErrorCode::InvalidSignature
+        );
+
+        let mut retargeted = h.clone();
+        retargeted[3].1 = "secretsmanager.DeleteSecret".into();
+        assert_eq!(
+            check(&retargeted, BODY, "secret").unwrap_err().code,
+            ErrorCode::InvalidSignature
+        );
+
+        // A proxy that rewrites the host breaks the signature.
+        let mut rehosted = h.clone();
+        rehosted[1].1 = "localhost".into();
+        assert_eq!(
+            check(&rehosted, BODY, "secret").unwrap_err().code,
+            ErrorCode::InvalidSignature
+        );
+
+        let mut garbled = h.clone();
+        let sig_at = garbled[5].1.len() - 1;
+        garbled[5].1.replace_range(sig_at.., "x");
+        assert_eq!(
+            check(&garbled, BODY, "secret").unwrap_err().code,
+            ErrorCode::InvalidSignature
+        );
+
+        let mut dropped = h;
+        dropped.remove(3);
+        let err = check(&dropped, BODY, "secret").unwrap_err();
+        assert_eq!(
+            err,
+            ApiError::invalid_signature(
+                "Header 'x-amz-target' is listed in SignedHeaders but is not present in the request."
+            )
+        );
+    }
+
+    #[test]
+    fn session_token_is_signed_and_reported() {
+        let h = signed_headers(
+            &[
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("Host", "127.0.0.1:4566"),
+                ("X-Amz-Date", AMZ_DATE),
+                ("X-Amz-Security-Token", "FwoGZXIvYXdzEXAMPLE"),
+                ("X-Amz-Target", "secretsmanager.ListSecrets"),
+            ],
+            &[
+                "content-type",
+                "host",
+                "x-amz-date",
+                "x-amz-security-token",
+                "x-amz-target",
+            ],
+            &[],
+            b"{}",
+            "secret",
+        );
+        let auth = check(&h, b"{}", "secret").unwrap();
+        assert_eq!(auth.security_token.as_deref(), Some("FwoGZXIvYXdzEXAMPLE"));
+    }
+
+    /// The JS v3 header set, with `x-amz-content-sha256` signed.
+    fn js_v3(content_sha256: &str, body: &[u8]) -> Vec<(String, String)> {
+        signed_headers(
+            &[
+                (
+                    "amz-sdk-invocation-id",
+                    "0a4c7b1e-0000-4000-8000-000000000000",
+                ),
+                ("amz-sdk-request", "attempt=1; max=3"),
+                ("content-length", "19"),
+                ("content-type", "application/x-amz-json-1.1"),
+                ("host", "localhost:4566"),
+                ("x-amz-content-sha256", content_sha256),
+                ("x-amz-date", AMZ_DATE),
+                ("x-amz-target", "secretsmanager.GetSecretValue"),
+                ("x-amz-user-agent", "aws-sdk-js/3.900.0"),
+            ],
+            &[
+                "amz-sdk-invocation-id",
+                "amz-sdk-request",
+                "content-length",
+                "content-type",
+                "host",
+                "x-amz-content-sha256",
+                "x-amz-date",
+                "x-amz-target",
+                "x-amz-user-agent",
+            ],
+            &[("user-agent", "aws-sdk-js/3.900.0 ua/2.1 os/linux")],
+            body,
+            "secret",
+        )
+    }
+
+    #[test]
+    fn js_content_sha256_must_describe_the_body() {
+        let body_hash = hex::encode(Sha256::digest(BODY));
+        assert!(check(&js_v3(&body_hash, BODY), BODY, "secret").is_ok());
+
+        // Validly signed over a hash of another body: the signature alone would pass.
+        let other = hex::encode(Sha256::digest(b"other"));
+        let err = check(&js_v3(&other, BODY), BODY, "secret").unwrap_err();
+        assert_eq!(
+            err,
+            ApiError::invalid_signature(
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+            )
+        );
+
+        // Signed over the right hash, body swapped afterwards.
+        let err = check(&js_v3(&body_hash, BODY), b"{}", "secret").unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidSignature);
+
+        // UNSIGNED-PAYLOAD is taken literally.
+        assert!(check(&js_v3("UNSIGNED-PAYLOAD", BODY), BODY, "secret").is_ok());
+    }
+
+    // ----------------------------------------------------------------------- parse
+
+    const GOOD: &str = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcd";
+
+    fn parse_with(
+        authorization: Option<&str>,
+        date: Option<(&str, &str)>,
+    ) -> ApiResult<Authorization> {
+        let mut h = vec![("host".to_string(), "localhost".to_string())];
+        if let Some(a) = authorization {
+            h.push(("authorization".into(), a.into()));
         }
-        parse(&SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &h,
-            body: b"",
-        })
+        if let Some((name, value)) = date {
+            h.push((name.into(), value.into()));
+        }
+        parse(&request(&h, b""))
     }
 
-    const GOOD: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcd";
+    fn parse_err(authorization: &str) -> ApiError {
+        parse_with(Some(authorization), Some(("x-amz-date", AMZ_DATE))).unwrap_err()
+    }
+
+    #[test]
+    fn parse_accepts_sdk_headers() {
+        let ok = parse_with(Some(GOOD), Some(("x-amz-date", AMZ_DATE))).unwrap();
+        assert_eq!(ok.access_key_id, "AKIDTEST");
+        assert_eq!(ok.scope_date, "20260101");
+        assert_eq!(ok.region, "us-east-1");
+        assert_eq!(ok.service, "secretsmanager");
+        assert_eq!(ok.signed_headers, ["host", "x-amz-date"]);
+        assert_eq!(ok.signature, "abcd");
+        assert_eq!(ok.amz_date, AMZ_DATE);
+
+        // No spaces after the commas, as some hand-written clients send it.
+        let tight = GOOD.replace(", ", ",");
+        assert!(parse_with(Some(&tight), Some(("x-amz-date", AMZ_DATE))).is_ok());
+
+        // Date (RFC 1123) stands in for X-Amz-Date, and is formatted for the string to sign.
+        let ok = parse_with(Some(GOOD), Some(("date", "Thu, 01 Jan 2026 00:00:00 GMT"))).unwrap();
+        assert_eq!(ok.amz_date, AMZ_DATE);
+        assert_eq!(
+            ok.request_time,
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+        );
+    }
 
     #[test]
     fn parse_errors_have_awss_codes_and_texts() {
-        let none = parse(&SignedRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &[],
-            body: b"",
-        })
-        .unwrap_err();
-        assert_eq!(none, ApiError::missing_authentication_token());
+        let err = parse_with(None, Some(("x-amz-date", AMZ_DATE))).unwrap_err();
+        assert_eq!(err.code, ErrorCode::MissingAuthenticationToken);
+        assert_eq!(err.message, "Missing Authentication Token");
 
-        let err =
-            parse_with("AWS4-HMAC-SHA256 Credential=a/b", Some("20260101T000000Z")).unwrap_err();
-        assert_eq!(err.code, ErrorCode::IncompleteSignature);
-        assert_eq!(err.message, "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 Credential=a/b");
+        let incomplete = |message: &str| ApiError::incomplete_signature(message);
+        let invalid = |message: &str| ApiError::invalid_signature(message);
 
-        let err = parse_with("AWS4-HMAC-SHA256 garbage", Some("20260101T000000Z")).unwrap_err();
-        assert_eq!(err.code, ErrorCode::IncompleteSignature);
-        assert_eq!(err.message, "'garbage' not a valid key=value pair (missing equal-sign) in Authorization header: 'AWS4-HMAC-SHA256 garbage'.");
-
-        let err = parse_with(GOOD, None).unwrap_err();
-        assert_eq!(err.code, ErrorCode::IncompleteSignature);
-        assert!(err
-            .message
-            .contains("requires existence of either a 'X-Amz-Date' or a 'Date' header"));
-
-        let err = parse_with(
-            &GOOD.replace("secretsmanager/", "s3/"),
-            Some("20260101T000000Z"),
-        )
-        .unwrap_err();
         assert_eq!(
-            err,
-            ApiError::invalid_signature(
-                "Credential should be scoped to correct service: 'secretsmanager'. "
-            )
+            parse_err("AWS4-HMAC-SHA256 Credential=a/b"),
+            incomplete("Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 Credential=a/b")
         );
-
-        let err = parse_with(
-            &GOOD.replace("us-east-1", "US_EAST"),
-            Some("20260101T000000Z"),
-        )
-        .unwrap_err();
+        let no_signature = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host";
         assert_eq!(
-            err,
-            ApiError::invalid_signature(
-                "Credential should be scoped to a valid region, not 'US_EAST'. "
-            )
+            parse_with(Some(no_signature), None).unwrap_err(),
+            incomplete(&format!("Authorization header requires 'Signature' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={no_signature}"))
         );
-
-        let err = parse_with(GOOD, Some("20260102T000000Z")).unwrap_err();
-        assert_eq!(err.code, ErrorCode::InvalidSignature);
-        assert!(err
-            .message
-            .starts_with("Date in Credential scope does not match YYYYMMDD"));
-
-        let err = parse_with(&GOOD.replace("host;", ""), Some("20260101T000000Z")).unwrap_err();
-        assert_eq!(err.code, ErrorCode::InvalidSignature);
-
-        let err = parse_with("Basic dXNlcjpwYXNz", Some("20260101T000000Z")).unwrap_err();
-        assert_eq!(err.code, ErrorCode::IncompleteSignature);
-
-        let ok = parse_with(GOOD, Some("20260101T000000Z")).unwrap();
-        assert_eq!(ok.signed_headers, ["host", "x-amz-date"]);
-        assert_eq!(ok.scope_date, "20260101");
+        assert_eq!(
+            parse_err("Basic dXNlcjpwYXNz"),
+            incomplete("Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=Basic dXNlcjpwYXNz")
+        );
+        assert_eq!(
+            parse_err("AWS4-HMAC-SHA256 garbage"),
+            incomplete("'garbage' not a valid key=value pair (missing equal-sign) in Authorization header: 'AWS4-HMAC-SHA256 garbage'.")
+        );
+        assert_eq!(
+            parse_err(&GOOD.replace("AKIDTEST/", "AKID/TEST/")),
+            incomplete("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'AKID/TEST/20260101/us-east-1/secretsmanager/aws4_request'")
+        );
+        assert_eq!(
+            parse_err(&GOOD.replace("aws4_request", "aws4_requests")),
+            incomplete("Credential should be scoped with a valid terminator: 'aws4_request', not 'aws4_requests'. ")
+        );
+        assert_eq!(
+            parse_err(&GOOD.replace("AKIDTEST/", "/")),
+            incomplete("Credential must start with a non-empty access key id, got '/20260101/us-east-1/secretsmanager/aws4_request'")
+        );
+        assert_eq!(
+            parse_err(&GOOD.replace("host;", ";")),
+            incomplete(&format!(
+                "SignedHeaders must be a ';'-separated list of header names. Authorization={}",
+                GOOD.replace("host;", ";")
+            ))
+        );
+        assert_eq!(
+            parse_err(&GOOD.replace("/secretsmanager/", "/s3/")),
+            invalid("Credential should be scoped to correct service: 'secretsmanager'. ")
+        );
+        assert_eq!(
+            parse_err(&GOOD.replace("us-east-1", "US_EAST")),
+            invalid("Credential should be scoped to a valid region, not 'US_EAST'. ")
+        );
+        assert_eq!(
+            parse_err(&GOOD.replace("us-east-1", "")),
+            invalid("Credential should be scoped to a valid region, not ''. ")
+        );
+        assert_eq!(
+            parse_with(Some(GOOD), Some(("x-amz-date", "20260102T000000Z"))).unwrap_err(),
+            invalid("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20260101' != '20260102', from '20260102T000000Z'.")
+        );
+        assert_eq!(
+            parse_with(Some(GOOD), Some(("x-amz-date", "2026-01-01T00:00:00Z"))).unwrap_err(),
+            incomplete("Date must be in ISO-8601 'basic format'. Got '2026-01-01T00:00:00Z'. See http://en.wikipedia.org/wiki/ISO_8601")
+        );
+        assert_eq!(
+            parse_err(&GOOD.replace("host;", "")),
+            invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+        );
     }
 
     #[test]
-    fn parse_never_panics_on_odd_input() {
-        for raw in [
+    fn nothing_panics_on_odd_input() {
+        let long = "A".repeat(100_000);
+        let authorizations = [
             "",
+            "AWS4-HMAC-SHA256",
             "AWS4-HMAC-SHA256 ",
             "AWS4-HMAC-SHA256 ,,,=,",
+            "AWS4-HMAC-SHA256X Credential=a",
             "AWS4-HMAC-SHA256 Credential=////, SignedHeaders=;, Signature=",
-            "AWS4-HMAC-SHA256 Credential=é/ü/ö/ä/ß, SignedHeaders=host, Signature=x",
-        ] {
-            let _ = parse_with(raw, Some("20260101T000000Z"));
-            let _ = parse_with(raw, Some("garbage"));
+            "AWS4-HMAC-SHA256 Credential=é/ü/ö/ä/ß, SignedHeaders=hóst, Signature=ẞ",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date;x-amz-date, Signature=ff",
+            &long,
+            &format!("AWS4-HMAC-SHA256 Credential={long}, SignedHeaders={long}, Signature={long}"),
+        ];
+        let dates = [
+            "",
+            "garbage",
+            "20260101T000000",
+            "2026010１T000000Z",
+            "20261399T996199Z",
+            "99991231T235959Z",
+            "00000101T000000Z",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+            "Mon, 32 Foo 2026 25:61:61 XYZ",
+            &long,
+        ];
+        for a in authorizations {
+            for d in dates {
+                for name in ["x-amz-date", "date"] {
+                    if let Ok(auth) = parse_with(Some(a), Some((name, d))) {
+                        let _ = check_clock_skew(&auth, Utc::now());
+                        let _ = check_clock_skew(&auth, DateTime::<Utc>::MIN_UTC);
+                        let _ = check_clock_skew(&auth, DateTime::<Utc>::MAX_UTC);
+                    }
+                }
+            }
         }
-        assert!(uri_decode("%E1%8").contains('%'));
-        assert_eq!(uri_decode("%41%zz%"), "A%zz%");
+        let h = headers(&[
+            ("host", "h"),
+            ("x-amz-content-sha256", "é"),
+            ("x-amz-content-sha256", ""),
+        ]);
+        for path in ["", "/", "//", "/../..", "/%", "/%E1%8", "/ü/./../ß/", &long] {
+            for query in ["", "&", "=&=", "a=%zz%&%%=%", "ü=ß&ü", &long] {
+                let req = SignedRequest {
+                    method: "",
+                    path,
+                    query,
+                    headers: &h,
+                    body: &[0xff, 0],
+                };
+                let names = vec!["host".to_string(), "missing".to_string()];
+                let _ = canonical_request(&req, &names, "");
+                let _ = canonical_request(&req, &names[..1], "");
+                let _ = sign(&req, &names[..1], "", "", "é", "", "");
+            }
+        }
     }
+
+    #[test]
+    fn uri_decoding_is_lenient() {
+        assert_eq!(uri_decode("%41%zz%"), "A%zz%");
+        assert_eq!(uri_decode("%E1%88%B4"), "\u{1234}");
+        assert_eq!(uri_decode("%E1%8"), "\u{FFFD}%8");
+        assert_eq!(uri_decode("a%2Fb%2fc"), "a/b/c");
+        assert_eq!(canonical_query("a=b%20c&a=b c"), "a=b%20c&a=b%20c");
+        assert_eq!(canonical_query("flag"), "flag=");
+        // The path as received is encoded once more, as non-S3 SDKs double-encode.
+        assert_eq!(canonical_uri("/a%20b"), "/a%2520b");
+    }
+
+    // ------------------------------------------------------------------ clock skew
 
     #[test]
     fn clock_skew_uses_awss_texts() {
-        let auth = parse_with(GOOD, Some("20260101T000000Z")).unwrap();
-        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 10, 0).unwrap();
-        let err = check_clock_skew(&auth, now).unwrap_err();
-        assert_eq!(err, ApiError::invalid_signature("Signature expired: 20260101T000000Z is now earlier than 20260101T000500Z (20260101T001000Z - 5 min.)"));
-        let earlier = Utc.with_ymd_and_hms(2025, 12, 31, 23, 50, 0).unwrap();
-        let err = check_clock_skew(&auth, earlier).unwrap_err();
-        assert_eq!(err, ApiError::invalid_signature("Signature not yet current: 20260101T000000Z is still later than 20251231T235500Z (20251231T235000Z + 5 min.)"));
-        assert!(
-            check_clock_skew(&auth, Utc.with_ymd_and_hms(2026, 1, 1, 0, 4, 59).unwrap()).is_ok()
+        let auth = parse_with(Some(GOOD), Some(("x-amz-date", AMZ_DATE))).unwrap();
+        let at = |h, m, s| Utc.with_ymd_and_hms(2026, 1, 1, h, m, s).unwrap();
+
+        assert_eq!(
+            check_clock_skew(&auth, at(0, 10, 0)).unwrap_err(),
+            ApiError::invalid_signature("Signature expired: 20260101T000000Z is now earlier than 20260101T000500Z (20260101T001000Z - 5 min.)")
         );
+        assert_eq!(
+            check_clock_skew(&auth, at(0, 5, 1)).unwrap_err(),
+            ApiError::invalid_signature("Signature expired: 20260101T000000Z is now earlier than 20260101T000001Z (20260101T000501Z - 5 min.)")
+        );
+        let earlier = Utc.with_ymd_and_hms(2025, 12, 31, 23, 50, 0).unwrap();
+        assert_eq!(
+            check_clock_skew(&auth, earlier).unwrap_err(),
+            ApiError::invalid_signature("Signature not yet current: 20260101T000000Z is still later than 20251231T235500Z (20251231T235000Z + 5 min.)")
+        );
+        assert_eq!(
+            check_clock_skew(
+                &auth,
+                Utc.with_ymd_and_hms(2025, 12, 31, 23, 54, 59).unwrap()
+            )
+            .unwrap_err()
+            .code,
+            ErrorCode::InvalidSignature
+        );
+        // The window's edges are inside; sub-second server time does not matter.
+        assert!(check_clock_skew(&auth, at(0, 5, 0)).is_ok());
+        assert!(check_clock_skew(&auth, at(0, 5, 0) + TimeDelta::milliseconds(999)).is_ok());
+        assert!(check_clock_skew(
+            &auth,
+            Utc.with_ymd_and_hms(2025, 12, 31, 23, 55, 0).unwrap()
+        )
+        .is_ok());
+        assert!(check_clock_skew(&auth, at(0, 0, 0)).is_ok());
     }
 }

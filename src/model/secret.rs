@@ -112,6 +112,23 @@ pub struct Replica {
     pub status_message: Option<String>,
 }
 
+/// On a cross-account replica: the primary it follows (created with `CrossAccountPrimaryARN`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrossAccountPrimary {
+    pub primary_arn: String,
+    /// `Pending` until the primary associates it, then `InSync`, or `Detached`.
+    pub status: String,
+}
+
+/// On a primary: a replica in another account that it feeds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrossAccountReplica {
+    pub replica_arn: String,
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    pub status: String,
+}
+
 /// Rotation events kept per secret.
 pub const MAX_ROTATION_EVENTS: usize = 20;
 
@@ -162,6 +179,10 @@ pub struct Secret {
     /// On a replica: the Region of its primary. Replicas are read-only.
     #[serde(default)]
     pub primary_region: Option<String>,
+    #[serde(default)]
+    pub cross_account_primary: Option<CrossAccountPrimary>,
+    #[serde(default)]
+    pub cross_account_replicas: Vec<CrossAccountReplica>,
     /// Oldest first.
     pub versions: Vec<Version>,
 }
@@ -175,8 +196,14 @@ impl Secret {
         }
     }
 
+    /// A replica (of another Region, or of another account until detached) is written only by
+    /// its primary.
     pub fn is_replica(&self) -> bool {
         self.primary_region.is_some()
+            || self
+                .cross_account_primary
+                .as_ref()
+                .is_some_and(|p| p.status != "Detached")
     }
 
     /// `PrimaryRegion` as AWS shows it: set on replicated primaries and on replicas.

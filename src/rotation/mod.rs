@@ -404,8 +404,5 @@ async fn finish(
         }
     }
     txn.commit(Some(&secret)).await?;
-    if !secret.replicas.is_empty() {
-        crate::api::replication::sync(ctx, &secret).await?;
-    }
-    Ok(())
+    crate::api::replication::sync_all(ctx, &secret).await
 }
