@@ -31,18 +31,30 @@ class SecretsdProcess:
 
     def __init__(self, data_dir, extra_args=()):
         self.data_dir = str(data_dir)
+        # The server's log goes to a file beside the data dir, not to a pipe nobody drains
+        # (a full pipe would block the server).
+        self.log_path = pathlib.Path(self.data_dir + ".log")
         self.extra_args = list(extra_args)
         self.proc = None
         self.url = None
 
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except FileNotFoundError:
+            return ""
+
     def start(self, timeout=10.0):
+        if not os.access(BIN, os.X_OK):
+            raise RuntimeError(f"secretsd binary not found at {BIN} (build it, or set SECRETSD_BIN)")
         port = free_port()
-        self.proc = subprocess.Popen(
-            [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir, "--log-level", "warn", *self.extra_args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir, "--log-level", "warn", *self.extra_args],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
@@ -53,8 +65,10 @@ class SecretsdProcess:
                 self.url = f"http://127.0.0.1:{port}"
                 return self
             if self.proc.poll() is not None:
-                raise RuntimeError(f"secretsd exited: {self.proc.stderr.read()}")
-        raise RuntimeError("secretsd did not become ready")
+                raise RuntimeError(f"secretsd exited with {self.proc.returncode}: {self.log()}")
+        self.proc.kill()
+        self.proc.wait()
+        raise RuntimeError(f"secretsd did not print its ready line within {timeout} s: {self.log()}")
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -94,7 +108,8 @@ def fresh_state(request):
     """Every test starts from an empty server."""
     if "server" in request.fixturenames:
         srv = request.getfixturevalue("server")
-        urllib.request.urlopen(urllib.request.Request(srv.url + "/_secretsd/reset", method="POST")).read()
+        with urllib.request.urlopen(urllib.request.Request(srv.url + "/_secretsd/reset", method="POST")) as response:
+            assert response.status == 200
     yield
 
 

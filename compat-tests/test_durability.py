@@ -4,7 +4,7 @@ lose nothing (ARCHITECTURE invariant 3)."""
 import concurrent.futures
 import uuid
 
-from conftest import SecretsdProcess, client
+from conftest import SecretsdProcess, client, error_of
 
 
 def test_restart_keeps_everything(tmp_path):
@@ -33,9 +33,13 @@ def test_restart_keeps_everything(tmp_path):
 def test_kill_9_loses_no_acknowledged_write(tmp_path):
     proc = SecretsdProcess(tmp_path / "data").start()
     acknowledged = {}
-    sm = client(proc.url)
-    for i in range(8):
-        sm.create_secret(Name=f"k{i}", SecretString="0")
+    try:
+        sm = client(proc.url)
+        for i in range(8):
+            sm.create_secret(Name=f"k{i}", SecretString="0")
+    except BaseException:
+        proc.kill9()
+        raise
 
     def writer(w):
         c = client(proc.url)
@@ -46,10 +50,13 @@ def test_kill_9_loses_no_acknowledged_write(tmp_path):
             mine[out["VersionId"]] = (f"k{w}", value)
         return mine
 
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        for result in pool.map(writer, range(8)):
-            acknowledged.update(result)
-    proc.kill9()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            for result in pool.map(writer, range(8)):
+                acknowledged.update(result)
+    finally:
+        proc.kill9()
+    assert len(acknowledged) == 8 * 25
 
     proc.start()
     try:
@@ -79,3 +86,59 @@ def test_values_never_reach_the_disk_in_plaintext(tmp_path):
         if path.is_file():
             assert marker.encode() not in path.read_bytes(), path
     assert (tmp_path / "data" / "master.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_kill_9_keeps_every_kind_of_acknowledged_change(tmp_path):
+    proc = SecretsdProcess(tmp_path / "data").start()
+    try:
+        east = client(proc.url)
+        west = client(proc.url, region="eu-west-1")
+        other = client(proc.url, key="111111111111", secret="x")
+        t1, t2 = "1" * 32, "2" * 32
+        arns = {}
+        for i in range(50):
+            name = f"bulk/{i:03d}"
+            if i % 2:
+                arns[name] = east.create_secret(Name=name, SecretBinary=bytes([i]) * (i + 1))["ARN"]
+            else:
+                arns[name] = east.create_secret(Name=name, SecretString=f"value-{i}")["ARN"]
+        east.create_secret(Name="meta", SecretString="v1", ClientRequestToken=t1, Description="before")
+        east.update_secret(SecretId="meta", Description="after", KmsKeyId="alias/custom")
+        east.put_secret_value(SecretId="meta", SecretString="v2", ClientRequestToken=t2, VersionStages=["STAGED"])
+        east.update_secret_version_stage(SecretId="meta", VersionStage="AWSCURRENT", MoveToVersionId=t2, RemoveFromVersionId=t1)
+        east.create_secret(Name="scheduled", SecretString="x")
+        east.delete_secret(SecretId="scheduled", RecoveryWindowInDays=7)
+        east.create_secret(Name="purged", SecretString="x")
+        east.delete_secret(SecretId="purged", ForceDeleteWithoutRecovery=True)
+        east.create_secret(Name="restored", SecretString="back")
+        east.delete_secret(SecretId="restored")
+        east.restore_secret(SecretId="restored")
+        west_arn = west.create_secret(Name="bulk/000", SecretString="west")["ARN"]
+        other_arn = other.create_secret(Name="bulk/000", SecretString="other account")["ARN"]
+    finally:
+        proc.kill9()
+
+    proc.start()
+    try:
+        east = client(proc.url)
+        west = client(proc.url, region="eu-west-1")
+        other = client(proc.url, key="111111111111", secret="x")
+        for i in range(50):
+            name = f"bulk/{i:03d}"
+            got = east.get_secret_value(SecretId=arns[name])
+            if i % 2:
+                assert got["SecretBinary"] == bytes([i]) * (i + 1)
+            else:
+                assert got["SecretString"] == f"value-{i}"
+        d = east.describe_secret(SecretId="meta")
+        assert d["Description"] == "after" and d["KmsKeyId"] == "alias/custom"
+        assert d["VersionIdsToStages"] == {t1: ["AWSPREVIOUS"], t2: ["AWSCURRENT", "STAGED"]}
+        assert east.get_secret_value(SecretId="meta")["SecretString"] == "v2"
+        assert "DeletedDate" in east.describe_secret(SecretId="scheduled")
+        assert error_of(east.describe_secret, SecretId="purged")[0] == "ResourceNotFoundException"
+        assert "DeletedDate" not in east.describe_secret(SecretId="restored")
+        assert east.get_secret_value(SecretId="restored")["SecretString"] == "back"
+        assert west.get_secret_value(SecretId=west_arn)["SecretString"] == "west"
+        assert other.get_secret_value(SecretId=other_arn)["SecretString"] == "other account"
+    finally:
+        proc.stop()

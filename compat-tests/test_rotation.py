@@ -195,3 +195,19 @@ def test_rotation_errors(rotating):
     assert error_of(sm.rotate_secret, SecretId="db/errors", RotationLambdaARN=OK, RotationRules={"AutomaticallyAfterDays": 1001})[0] == "ValidationException"
     assert error_of(sm.cancel_rotate_secret, SecretId="db/errors")[0] == "InvalidRequestException"
     assert error_of(sm.rotate_secret, SecretId="db/none", RotationLambdaARN=OK)[0] == "ResourceNotFoundException"
+
+
+def test_external_rotation_members_are_stored_and_echoed(rotating):
+    sm = client(rotating.url)
+    sm.create_secret(Name="db/external", SecretString=json.dumps({"username": "e", "password": "p"}))
+    role = "arn:aws:iam::000000000000:role/partner-rotation"
+    sm.rotate_secret(
+        SecretId="db/external",
+        RotationLambdaARN=OK,
+        RotateImmediately=False,
+        ExternalSecretRotationMetadata=[{"Key": "partner", "Value": "acme"}],
+        ExternalSecretRotationRoleArn=role,
+    )
+    d = sm.describe_secret(SecretId="db/external")
+    assert d["ExternalSecretRotationMetadata"] == [{"Key": "partner", "Value": "acme"}]
+    assert d["ExternalSecretRotationRoleArn"] == role

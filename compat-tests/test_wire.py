@@ -11,11 +11,13 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 
-def signed(server, target, body, key="test", secret="test", when=None, extra_headers=None):
-    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"secretsmanager.{target}"}
+def signed(server, target, body, key="test", secret="test", when=None, extra_headers=None, service="secretsmanager", region="us-east-1"):
+    headers = {"Content-Type": "application/x-amz-json-1.1"}
+    if target is not None:
+        headers["X-Amz-Target"] = f"secretsmanager.{target}"
     headers.update(extra_headers or {})
     request = AWSRequest(method="POST", url=server.url + "/", data=body, headers=headers)
-    signer = SigV4Auth(Credentials(key, secret), "secretsmanager", "us-east-1")
+    signer = SigV4Auth(Credentials(key, secret), service, region)
     if when is not None:
         # botocore stamps X-Amz-Date from the clock; sign as of another moment.
         import botocore.auth
@@ -143,3 +145,181 @@ def test_admin_endpoints(server):
     assert requests.post(server.url + "/moto-api/reset", timeout=10).status_code == 200
     r = signed(server, "DescribeSecret", json.dumps({"SecretId": "gone"}))
     assert r.json()["__type"] == "ResourceNotFoundException"
+
+
+def no_nulls(value, path="$"):
+    """Every member in a response has a value: no JSON null anywhere."""
+    assert value is not None, path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            no_nulls(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            no_nulls(item, f"{path}[{i}]")
+
+
+def ok(server, target, **params):
+    r = signed(server, target, json.dumps(params))
+    assert r.status_code == 200, (target, r.text)
+    assert r.headers["Content-Type"] == "application/x-amz-json-1.1"
+    body = r.json()
+    no_nulls(body, target)
+    return body
+
+
+def assert_service_error(r, code, message):
+    assert r.status_code == 400, r.text
+    assert r.headers["Content-Type"] == "application/x-amz-json-1.1"
+    uuid.UUID(r.headers["x-amzn-RequestId"])
+    assert r.headers["Date"].endswith(" GMT")
+    assert r.json() == {"__type": code, "Message": message}
+
+
+def test_future_date_is_signature_not_yet_current(server):
+    ahead = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + datetime.timedelta(minutes=10)
+    r = signed(server, "GetRandomPassword", "{}", when=ahead)
+    assert r.status_code == 400
+    assert r.json()["__type"] == "InvalidSignatureException"
+    assert r.json()["message"].startswith(f"Signature not yet current: {ahead.strftime('%Y%m%dT%H%M%SZ')} is still later than ")
+    assert r.json()["message"].endswith(" + 5 min.)")
+
+
+def test_four_minutes_of_skew_is_accepted(server):
+    for minutes in (-4, 4):
+        when = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + datetime.timedelta(minutes=minutes)
+        r = signed(server, "GetRandomPassword", "{}", when=when)
+        assert r.status_code == 200, (minutes, r.text)
+
+
+def test_wrong_service_in_credential_scope(server):
+    r = signed(server, "GetRandomPassword", "{}", service="s3")
+    assert r.status_code == 400
+    assert r.json() == {"__type": "InvalidSignatureException", "message": "Credential should be scoped to correct service: 'secretsmanager'. "}
+
+
+def test_authorization_missing_parts_is_incomplete_signature(server):
+    raw = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/secretsmanager/aws4_request"
+    r = requests.post(
+        server.url + "/",
+        data="{}",
+        headers={"Authorization": raw, "X-Amz-Date": "20260101T000000Z", "X-Amz-Target": "secretsmanager.GetRandomPassword"},
+        timeout=10,
+    )
+    assert r.status_code == 400
+    body = r.json()
+    assert set(body) == {"__type", "message"}
+    assert body["__type"] == "IncompleteSignatureException"
+    assert "Authorization header requires 'Signature' parameter." in body["message"]
+    assert "Authorization header requires 'SignedHeaders' parameter." in body["message"]
+    assert "Authorization header requires 'Credential' parameter." not in body["message"]
+
+
+def test_tampered_body_is_invalid_signature(server):
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "secretsmanager.GetRandomPassword"}
+    request = AWSRequest(method="POST", url=server.url + "/", data='{"PasswordLength": 10}', headers=headers)
+    SigV4Auth(Credentials("test", "test"), "secretsmanager", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    r = requests.post(prepared.url, data='{"PasswordLength": 11}', headers=dict(prepared.headers), timeout=10)
+    assert r.status_code == 400
+    assert r.json()["__type"] == "InvalidSignatureException"
+    assert r.json()["message"].startswith("The request signature we calculated does not match")
+
+
+def test_service_errors_use_capital_message_and_standard_headers(server):
+    r = signed(server, "DescribeSecret", json.dumps({"SecretId": "missing"}))
+    assert_service_error(r, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+    r = signed(server, "GetSecretValue", json.dumps({"SecretId": "bad name"}))
+    assert_service_error(
+        r,
+        "ValidationException",
+        "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!",
+    )
+
+
+def test_short_client_request_token_sent_raw_is_a_validation_error(server):
+    r = signed(server, "CreateSecret", json.dumps({"Name": "short", "SecretString": "x", "ClientRequestToken": "too-short"}))
+    assert r.status_code == 400
+    body = r.json()
+    assert body["__type"] == "ValidationException"
+    assert body["Message"].startswith("1 validation error detected: ")
+    assert "'clientRequestToken'" in body["Message"]
+    r = signed(server, "DescribeSecret", json.dumps({"SecretId": "short"}))
+    assert r.json()["__type"] == "ResourceNotFoundException"
+
+
+def test_overlong_secret_id_sent_raw(server):
+    long_id = "a" * 2049
+    r = signed(server, "DescribeSecret", json.dumps({"SecretId": long_id}))
+    assert r.status_code == 400
+    body = r.json()
+    assert body["__type"] == "ValidationException"
+    assert body["Message"] == (
+        f"1 validation error detected: Value '{long_id}' at 'secretId' failed to satisfy constraint: "
+        "Member must have length less than or equal to 2048"
+    )
+
+
+def test_binary_values_are_base64_on_the_wire(server):
+    created = ok(server, "CreateSecret", Name="b64", SecretBinary="Zm9vdGVzdA==", ClientRequestToken=str(uuid.uuid4()))
+    body = ok(server, "GetSecretValue", SecretId=created["ARN"])
+    assert body["SecretBinary"] == "Zm9vdGVzdA=="
+    assert "SecretString" not in body
+
+
+def test_no_nulls_and_numeric_timestamps_across_operations(server):
+    token = str(uuid.uuid4())
+    created = ok(server, "CreateSecret", Name="nn", SecretString="x", ClientRequestToken=token)
+    ok(server, "PutSecretValue", SecretId="nn", SecretString="y", ClientRequestToken=str(uuid.uuid4()))
+    got = ok(server, "GetSecretValue", SecretId="nn")
+    assert isinstance(got["CreatedDate"], (int, float))
+    versions = ok(server, "ListSecretVersionIds", SecretId="nn", IncludeDeprecated=True)
+    for entry in versions["Versions"]:
+        assert isinstance(entry["CreatedDate"], (int, float))
+        assert "LastAccessedDate" not in entry or isinstance(entry["LastAccessedDate"], (int, float))
+    accessed = [e["LastAccessedDate"] for e in versions["Versions"] if "LastAccessedDate" in e]
+    assert accessed and all(ts % 86400 == 0 for ts in accessed)
+    deleted = ok(server, "DeleteSecret", SecretId="nn", RecoveryWindowInDays=7)
+    assert isinstance(deleted["DeletionDate"], (int, float))
+    described = ok(server, "DescribeSecret", SecretId=created["ARN"])
+    for member in ("CreatedDate", "LastChangedDate", "LastAccessedDate", "DeletedDate"):
+        assert isinstance(described[member], (int, float)), member
+    assert described["LastAccessedDate"] % 86400 == 0
+    ok(server, "RestoreSecret", SecretId="nn")
+    empty = ok(server, "CreateSecret", Name="nn-empty", ClientRequestToken=str(uuid.uuid4()))
+    assert set(empty) == {"ARN", "Name"}
+    assert set(ok(server, "DescribeSecret", SecretId="nn-empty")) == {"ARN", "Name", "CreatedDate", "LastChangedDate"}
+
+
+def test_wrong_member_types_are_serialization_errors(server):
+    ok(server, "CreateSecret", Name="types", SecretString="x", ClientRequestToken=str(uuid.uuid4()))
+    for target, body in [
+        ("DeleteSecret", {"SecretId": "types", "RecoveryWindowInDays": "seven"}),
+        ("DeleteSecret", {"SecretId": "types", "ForceDeleteWithoutRecovery": "yes"}),
+        ("PutSecretValue", {"SecretId": "types", "SecretString": "y", "ClientRequestToken": str(uuid.uuid4()), "VersionStages": "AWSCURRENT"}),
+        ("DescribeSecret", {"SecretId": ["types"]}),
+        ("GetRandomPassword", {"PasswordLength": "10"}),
+    ]:
+        r = signed(server, target, json.dumps(body))
+        assert r.status_code == 400, (target, body)
+        assert r.json()["__type"] == "SerializationException", (target, body, r.text)
+    # None of them changed anything.
+    assert "DeletedDate" not in ok(server, "DescribeSecret", SecretId="types")
+    assert ok(server, "GetSecretValue", SecretId="types")["SecretString"] == "x"
+
+
+def test_missing_target_is_unknown_operation(server):
+    r = signed(server, None, "{}")
+    assert r.status_code == 400
+    assert r.json()["__type"] == "UnknownOperationException"
+    r = signed(server, None, "{}", extra_headers={"X-Amz-Target": "kms.ListKeys"})
+    assert r.status_code == 400
+    assert r.json()["__type"] == "UnknownOperationException"
+
+
+def test_explicit_false_and_empty_optional_members_are_accepted(server):
+    ok(server, "CreateSecret", Name="opt", SecretString="x", ClientRequestToken=str(uuid.uuid4()), Description="", Tags=[])
+    versions = ok(server, "ListSecretVersionIds", SecretId="opt", IncludeDeprecated=False)
+    assert len(versions["Versions"]) == 1
+    assert "Description" not in ok(server, "DescribeSecret", SecretId="opt")
+    deleted = ok(server, "DeleteSecret", SecretId="opt", ForceDeleteWithoutRecovery=False)
+    assert "DeletionDate" in deleted

@@ -5,7 +5,7 @@ use super::{begin_active, check_secret_id, commit, only_secret_id, Ctx};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::model::schedule;
-use crate::model::secret::{RotationConfig, RotationRules, AWSCURRENT, AWSPENDING};
+use crate::model::secret::{RotationConfig, RotationRules, Tag, AWSCURRENT, AWSPENDING};
 use crate::model::validate::Constraints;
 use crate::rotation as engine;
 use serde::{Deserialize, Serialize};
@@ -89,6 +89,18 @@ pub async fn rotate_secret(
         20,
         2048,
     );
+    for (i, item) in input
+        .external_secret_rotation_metadata
+        .iter()
+        .flatten()
+        .enumerate()
+    {
+        let path = format!("externalSecretRotationMetadata.{}.member", i + 1);
+        c.required(&format!("{path}.key"), item.key.as_ref())
+            .length(&format!("{path}.key"), item.key.as_deref(), 1, 256)
+            .required(&format!("{path}.value"), item.value.as_ref())
+            .length(&format!("{path}.value"), item.value.as_deref(), 1, 2048);
+    }
     if let Some(rules) = &input.rotation_rules {
         c.range(
             "rotationRules.automaticallyAfterDays",
@@ -111,13 +123,6 @@ pub async fn rotate_secret(
             "You must provide a ClientRequestToken value. We recommend a UUID-type value.",
         )
     })?;
-    if input.external_secret_rotation_role_arn.is_some()
-        || input.external_secret_rotation_metadata.is_some()
-    {
-        return Err(ApiError::invalid_request(
-            "secretsd does not rotate managed external secrets yet.",
-        ));
-    }
     let new_rules = input.rotation_rules.as_ref().map(|r| RotationRules {
         automatically_after_days: r.automatically_after_days,
         schedule_expression: r.schedule_expression.clone(),
@@ -164,6 +169,18 @@ pub async fn rotate_secret(
         rules,
         enabled: true,
     });
+    if let Some(items) = input.external_secret_rotation_metadata {
+        secret.external_rotation_metadata = items
+            .into_iter()
+            .map(|i| Tag {
+                key: i.key.unwrap_or_default(),
+                value: i.value.unwrap_or_default(),
+            })
+            .collect();
+    }
+    if input.external_secret_rotation_role_arn.is_some() {
+        secret.external_rotation_role_arn = input.external_secret_rotation_role_arn;
+    }
     let now = ctx.clock.now_millis();
     secret.last_changed_ms = now;
     engine::schedule_next(&mut secret, now);

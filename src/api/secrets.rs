@@ -284,6 +284,10 @@ pub struct SecretMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rotation_rules: Option<RotationRulesShape>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_secret_rotation_metadata: Option<Vec<ExternalMetadataShape>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_secret_rotation_role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_rotated_date: Option<EpochSeconds>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_rotation_date: Option<EpochSeconds>,
@@ -305,6 +309,13 @@ pub struct SecretMetadata {
     pub cross_account_primary: Option<CrossAccountPrimaryShape>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cross_account_replicas: Option<Vec<CrossAccountReplicaShape>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExternalMetadataShape {
+    pub key: String,
+    pub value: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -339,6 +350,19 @@ pub fn metadata(secret: &Secret) -> SecretMetadata {
             .rotation
             .as_ref()
             .map(|r| RotationRulesShape::from(&r.rules)),
+        external_secret_rotation_metadata: (!secret.external_rotation_metadata.is_empty()).then(
+            || {
+                secret
+                    .external_rotation_metadata
+                    .iter()
+                    .map(|t| ExternalMetadataShape {
+                        key: t.key.clone(),
+                        value: t.value.clone(),
+                    })
+                    .collect()
+            },
+        ),
+        external_secret_rotation_role_arn: secret.external_rotation_role_arn.clone(),
         last_rotated_date: secret.last_rotated_ms.map(EpochSeconds),
         next_rotation_date: secret
             .next_rotation_ms

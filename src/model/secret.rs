@@ -179,6 +179,12 @@ pub struct Secret {
     /// On a replica: the Region of its primary. Replicas are read-only.
     #[serde(default)]
     pub primary_region: Option<String>,
+    /// `ExternalSecretRotationMetadata` / `…RoleArn` of managed external secrets: stored and
+    /// echoed; secretsd does not drive such rotations itself.
+    #[serde(default)]
+    pub external_rotation_metadata: Vec<Tag>,
+    #[serde(default)]
+    pub external_rotation_role_arn: Option<String>,
     #[serde(default)]
     pub cross_account_primary: Option<CrossAccountPrimary>,
     #[serde(default)]
