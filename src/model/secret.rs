@@ -40,12 +40,12 @@ pub struct Tag {
 pub struct Version {
     pub id: String,
     pub created_ms: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_accessed_ms: Option<i64>,
     /// Sorted, so responses are deterministic (AWS promises no order; spec §2.4).
     pub stages: Vec<String>,
     /// The KMS key the value was encrypted under; `None` is the default key.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
     pub has_value: bool,
 }
@@ -138,56 +138,56 @@ pub struct Secret {
     pub name: String,
     pub account: String,
     pub region: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `None` means the default `aws/secretsmanager` key.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_type: Option<String>,
     /// `None` until the secret is first tagged: DescribeSecret then omits `Tags`, while a secret
     /// whose tags were all removed shows `"Tags": []` (spec §3.1 DescribeSecret).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
     pub created_ms: i64,
     pub last_changed_ms: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_accessed_ms: Option<i64>,
     /// When set, the secret is scheduled for deletion at this time.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_ms: Option<i64>,
     /// The resource policy (policy name `default`), as the client sent it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<RotationConfig>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rotated_ms: Option<i64>,
     /// `NextRotationDate`: the end of the next rotation window.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_rotation_ms: Option<i64>,
     /// When the scheduler should next act on this secret (start a rotation, or retry one).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation_due_ms: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation_job: Option<RotationJob>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rotation_events: Vec<RotationEvent>,
     /// On a primary: its replicas.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<Replica>,
     /// On a replica: the Region of its primary. Replicas are read-only.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_region: Option<String>,
     /// `ExternalSecretRotationMetadata` / `…RoleArn` of managed external secrets: stored and
     /// echoed; secretsd does not drive such rotations itself.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_rotation_metadata: Vec<Tag>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_rotation_role_arn: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_account_primary: Option<CrossAccountPrimary>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cross_account_replicas: Vec<CrossAccountReplica>,
     /// Oldest first.
     pub versions: Vec<Version>,
