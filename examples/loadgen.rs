@@ -1,7 +1,7 @@
 //! A small closed-loop load generator for `scripts/bench`: N connections, each sending signed
 //! Secrets Manager requests back to back for a fixed time; prints one JSON line with req/s and
 //! latency percentiles. Usage:
-//!   loadgen --url http://127.0.0.1:4584 --op create|get|put|list|list-filtered|batch --secrets N --connections 16 --seconds 10
+//!   loadgen --url http://127.0.0.1:4584 --op create|get|put|list|list-filtered|list-sparse|batch --secrets N --connections 16 --seconds 10
 //! `create` makes secrets `bench-0` … `bench-(N-1)` and exits; `get` reads `bench-0`; `put`
 //! writes to a random one of them (AWS keeps at most 100 versions of a secret a day, so durable
 //! writes are spread over many secrets, as a real workload is).
@@ -118,6 +118,15 @@ fn body_for(op: &str, n: usize, secrets: usize) -> (String, Vec<u8>) {
             serde_json::json!({
                 "MaxResults": 100,
                 "Filters": [{ "Key": "name", "Values": ["bench-99"] }],
+            })
+            .to_string()
+            .into_bytes(),
+        ),
+        "list-sparse" => (
+            "secretsmanager.ListSecrets".into(),
+            serde_json::json!({
+                "MaxResults": 100,
+                "Filters": [{ "Key": "tag-key", "Values": ["absent"] }],
             })
             .to_string()
             .into_bytes(),

@@ -279,3 +279,36 @@ async fn name_filtered_listing_pages_in_every_order() {
         .filters(filter(FilterNameStringType::Name, &["!app/b"]));
     assert_eq!(names(only_slash).await, ["app/c", "app/a"]);
 }
+
+/// A filter that skips most secrets ends a page early (even empty) with a NextToken, so one
+/// request never reads the whole partition; following the tokens finds every match once.
+#[tokio::test]
+async fn sparse_filters_page_with_bounded_work() {
+    let server = start().await;
+    let sm = client(&server);
+    for i in 0..2500 {
+        let mut create = sm
+            .create_secret()
+            .name(format!("s{i:04}"))
+            .secret_string("x");
+        if i % 1000 == 999 {
+            create = create.tags(
+                aws_sdk_secretsmanager::types::Tag::builder()
+                    .key("rare")
+                    .value("yes")
+                    .build(),
+            );
+        }
+        create.send().await.unwrap();
+    }
+    let request = sm
+        .list_secrets()
+        .filters(filter(FilterNameStringType::TagKey, &["rare"]));
+    let first = request.clone().send().await.unwrap();
+    assert!(first.secret_list().len() <= 1);
+    assert!(
+        first.next_token().is_some(),
+        "the scan budget ends the first page early"
+    );
+    assert_eq!(names(request).await, ["s0999", "s1999"]);
+}

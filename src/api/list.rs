@@ -169,23 +169,24 @@ pub(crate) fn parse_filters(
     Ok(filters)
 }
 
-/// One page of a listing, and whether anything follows it.
+/// One page of a listing, and where the next one starts (`None`: nothing follows).
 pub(crate) struct Page {
     pub secrets: Vec<(Cursor, Secret)>,
-    pub more: bool,
+    pub resume: Option<Cursor>,
 }
 
 impl Page {
     fn next_token(&self, sort: SortBy, descending: bool) -> Option<String> {
-        self.more
-            .then(|| {
-                self.secrets
-                    .last()
-                    .map(|(cursor, _)| encode_token(sort, descending, cursor))
-            })
-            .flatten()
+        self.resume
+            .as_ref()
+            .map(|cursor| encode_token(sort, descending, cursor))
     }
 }
+
+/// Secrets a filtered page examines at most. Past it the page ends early (possibly empty) with
+/// a `NextToken` at the last secret examined, as AWS's pages may, so that one request costs the
+/// same however many secrets the filter skips.
+const SCAN_BUDGET: usize = 1000;
 
 /// A page of the caller's secrets that pass `filters`, in `sort` order, after `after`.
 #[allow(clippy::too_many_arguments)]
@@ -208,7 +209,8 @@ fn read_page(
             && filter::matches_all(filters, secret)
     };
     let mut page: Vec<(Cursor, Secret)> = Vec::with_capacity(page_size);
-    let mut more = false;
+    let mut resume: Option<Cursor> = None;
+    let mut last_examined: Option<Cursor> = None;
     let prefixes = name_prefixes(filters);
     match (sort, prefixes) {
         (SortBy::CreatedDate | SortBy::Name, None) => {
@@ -221,15 +223,21 @@ fn read_page(
             let scan = ctx
                 .store
                 .scan(&caller.account, &caller.region, order, start, descending);
-            for item in scan {
+            for (examined, item) in scan.enumerate() {
                 let (cursor, secret) = item?;
+                if examined == SCAN_BUDGET {
+                    resume = Some(last_examined.unwrap_or(cursor));
+                    break;
+                }
                 if !wanted(&secret) {
+                    last_examined = Some(cursor);
                     continue;
                 }
                 if page.len() == page_size {
-                    more = true;
+                    resume = page.last().map(|(c, _): &(Cursor, Secret)| c.clone());
                     break;
                 }
+                last_examined = Some(cursor.clone());
                 page.push((cursor, secret));
             }
         }
@@ -299,13 +307,16 @@ fn read_page(
                     .unwrap_or(all.len()),
                 None => 0,
             };
-            more = all.len() > start + page_size;
+            let more = all.len() > start + page_size;
             page = all.into_iter().skip(start).take(page_size).collect();
+            if more {
+                resume = page.last().map(|(c, _)| c.clone());
+            }
         }
     }
     Ok(Page {
         secrets: page,
-        more,
+        resume,
     })
 }
 
