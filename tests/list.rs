@@ -312,3 +312,44 @@ async fn sparse_filters_page_with_bounded_work() {
     );
     assert_eq!(names(request).await, ["s0999", "s1999"]);
 }
+
+#[tokio::test]
+async fn date_orders_follow_changes_and_reads() {
+    let server = start().await;
+    let sm = client(&server);
+    for name in ["a", "b", "c"] {
+        sm.create_secret()
+            .name(name)
+            .secret_string("x")
+            .send()
+            .await
+            .unwrap();
+        server.clock().advance_millis(1000);
+    }
+    sm.update_secret()
+        .secret_id("a")
+        .description("changed")
+        .send()
+        .await
+        .unwrap();
+    let by_change = || {
+        sm.list_secrets()
+            .max_results(1)
+            .sort_by(SortByType::LastChangedDate)
+    };
+    assert_eq!(names(by_change()).await, ["b", "c", "a"]);
+    assert_eq!(
+        names(by_change().sort_order(SortOrderType::Desc)).await,
+        ["a", "c", "b"]
+    );
+    sm.get_secret_value().secret_id("b").send().await.unwrap();
+    let by_access = sm
+        .list_secrets()
+        .max_results(2)
+        .sort_by(SortByType::LastAccessedDate);
+    assert_eq!(
+        names(by_access).await,
+        ["a", "c", "b"],
+        "never-read secrets first, by name"
+    );
+}

@@ -75,13 +75,13 @@ impl SortBy {
         self as u8
     }
 
-    /// The sort value of the orders that no index keeps (they change on every write/read).
-    fn value_of(self, secret: &Secret) -> i64 {
+    /// The store's order (each kept by an index) that this sort reads.
+    fn order(self) -> ListOrder {
         match self {
-            SortBy::LastChangedDate => secret.last_changed_ms,
-            SortBy::LastAccessedDate => secret.last_accessed_ms.unwrap_or(0),
-            SortBy::CreatedDate => secret.created_ms,
-            SortBy::Name => 0,
+            SortBy::CreatedDate => ListOrder::Created,
+            SortBy::Name => ListOrder::Name,
+            SortBy::LastChangedDate => ListOrder::LastChanged,
+            SortBy::LastAccessedDate => ListOrder::LastAccessed,
         }
     }
 }
@@ -92,7 +92,7 @@ fn encode_token(sort: SortBy, descending: bool, cursor: &Cursor) -> String {
         "v1\n{}\n{}\n{}\n{}",
         sort.code(),
         descending as u8,
-        cursor.created_ms,
+        cursor.date_ms,
         cursor.name
     );
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
@@ -124,7 +124,7 @@ fn decode_token(token: &str, sort: SortBy, descending: bool) -> ApiResult<Cursor
         return Err(invalid());
     }
     Ok(Cursor {
-        created_ms: value.parse().map_err(|_| invalid())?,
+        date_ms: value.parse().map_err(|_| invalid())?,
         name: name.to_string(),
     })
 }
@@ -212,13 +212,9 @@ fn read_page(
     let mut resume: Option<Cursor> = None;
     let mut last_examined: Option<Cursor> = None;
     let prefixes = name_prefixes(filters);
-    match (sort, prefixes) {
-        (SortBy::CreatedDate | SortBy::Name, None) => {
-            let order = if sort == SortBy::Name {
-                ListOrder::Name
-            } else {
-                ListOrder::Created
-            };
+    let order = sort.order();
+    match prefixes {
+        None => {
             let start = after.map_or(Start::Beginning, Start::After);
             let scan = ctx
                 .store
@@ -241,10 +237,9 @@ fn read_page(
                 page.push((cursor, secret));
             }
         }
-        (_, prefixes) => {
-            // Either a name filter narrows the candidates to a few name ranges (read only
-            // those), or the order is a date that changes with every write or read and no index
-            // keeps it (read the partition). Then sort the candidates.
+        Some(prefixes) => {
+            // A name filter narrows the candidates to a few name ranges: read only those, then
+            // put them in the listing's order.
             let mut all: Vec<(Cursor, Secret)> = Vec::new();
             let mut collect = |scan: Box<dyn Iterator<Item = ApiResult<(Cursor, Secret)>> + '_>,
                                prefix: &str|
@@ -256,7 +251,7 @@ fn read_page(
                     }
                     if wanted(&secret) {
                         let cursor = Cursor {
-                            created_ms: sort.value_of(&secret),
+                            date_ms: order.date_of(&secret),
                             name: secret.name.clone(),
                         };
                         all.push((cursor, secret));
@@ -264,31 +259,17 @@ fn read_page(
                 }
                 Ok(())
             };
-            match prefixes {
-                Some(prefixes) => {
-                    for prefix in prefixes {
-                        let scan = ctx.store.scan(
-                            &caller.account,
-                            &caller.region,
-                            ListOrder::Name,
-                            Start::AtName(&prefix),
-                            false,
-                        );
-                        collect(scan, &prefix)?;
-                    }
-                }
-                None => {
-                    let scan = ctx.store.scan(
-                        &caller.account,
-                        &caller.region,
-                        ListOrder::Name,
-                        Start::Beginning,
-                        false,
-                    );
-                    collect(scan, "")?;
-                }
+            for prefix in prefixes {
+                let scan = ctx.store.scan(
+                    &caller.account,
+                    &caller.region,
+                    ListOrder::Name,
+                    Start::AtName(&prefix),
+                    false,
+                );
+                collect(scan, &prefix)?;
             }
-            let key = |c: &Cursor| (c.created_ms, c.name.clone());
+            let key = |c: &Cursor| (c.date_ms, c.name.clone());
             all.sort_by_key(|(cursor, _)| key(cursor));
             all.dedup_by(|a, b| a.1.name == b.1.name);
             if descending {

@@ -19,8 +19,9 @@
 //!   time order, so the sweeper reads only what is due and start-up scans nothing.
 //! - `R` due time (8 bytes, big-endian) account \0 region \0 name → () : the rotation scheduler's
 //!   index, like `D`.
-//! - `C` account \0 region \0 creation time (8 bytes, big-endian) name → () : ListSecrets' default
-//!   order, so a page costs what it returns, not what the partition holds.
+//! - `C` / `L` / `A` account \0 region \0 date (8 bytes, big-endian) name → () : ListSecrets'
+//!   orders by creation, last change and last access, so a page costs what it returns, not what
+//!   the partition holds. Maintained like hints: the record says whether an entry still holds.
 //! - `K`                                    → a sealed marker that proves the master key fits.
 
 pub mod crypto;
@@ -121,19 +122,49 @@ fn partition_bytes(account: &str, region: &str) -> Vec<u8> {
     out
 }
 
-fn created_key(key: &SecretKey, created_ms: i64) -> Vec<u8> {
-    let mut out = vec![b'C'];
-    out.extend(partition_bytes(&key.account, &key.region));
-    out.extend_from_slice(&(created_ms.max(0) as u64).to_be_bytes());
-    out.extend_from_slice(key.name.as_bytes());
-    out
-}
-
-/// The order of a listing, and where a page starts.
+/// The order of a listing. Each but `Name` is kept by an index of its own:
+/// tag, account \0 region \0, the date (8 bytes, big-endian), name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListOrder {
     Name,
     Created,
+    LastChanged,
+    LastAccessed,
+}
+
+impl ListOrder {
+    const INDEXED: [ListOrder; 3] = [
+        ListOrder::Created,
+        ListOrder::LastChanged,
+        ListOrder::LastAccessed,
+    ];
+
+    fn tag(self) -> u8 {
+        match self {
+            ListOrder::Name => b'S',
+            ListOrder::Created => b'C',
+            ListOrder::LastChanged => b'L',
+            ListOrder::LastAccessed => b'A',
+        }
+    }
+
+    /// The date this order sorts by (never-read secrets sort as read at 0).
+    pub fn date_of(self, secret: &Secret) -> i64 {
+        match self {
+            ListOrder::Name => 0,
+            ListOrder::Created => secret.created_ms,
+            ListOrder::LastChanged => secret.last_changed_ms,
+            ListOrder::LastAccessed => secret.last_accessed_ms.unwrap_or(0),
+        }
+    }
+
+    fn index_key(self, key: &SecretKey, date_ms: i64) -> Vec<u8> {
+        let mut out = vec![self.tag()];
+        out.extend(partition_bytes(&key.account, &key.region));
+        out.extend_from_slice(&(date_ms.max(0) as u64).to_be_bytes());
+        out.extend_from_slice(key.name.as_bytes());
+        out
+    }
 }
 
 /// Where a scan starts.
@@ -149,7 +180,8 @@ pub enum Start<'a> {
 /// A position in a listing: the last secret of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    pub created_ms: i64,
+    /// The date the listing is ordered by (0 in name order).
+    pub date_ms: i64,
     pub name: String,
 }
 
@@ -346,32 +378,28 @@ impl Store {
         descending: bool,
     ) -> Box<dyn Iterator<Item = ApiResult<(Cursor, Secret)>> + 'a> {
         use std::ops::Bound;
-        let tag = match order {
-            ListOrder::Name => b'S',
-            ListOrder::Created => b'C',
-        };
-        let mut prefix = vec![tag];
+        let mut prefix = vec![order.tag()];
         prefix.extend(partition_bytes(account, region));
         let mut end = prefix.clone();
         if let Some(last) = end.last_mut() {
             *last = 1; // the partition prefix ends in \0: \1 bounds it
         }
-        let key_of = |created_ms: i64, name: &str| {
+        let key_of = |date_ms: i64, name: &str| {
             let mut k = prefix.clone();
-            if order == ListOrder::Created {
-                k.extend_from_slice(&(created_ms.max(0) as u64).to_be_bytes());
+            if order != ListOrder::Name {
+                k.extend_from_slice(&(date_ms.max(0) as u64).to_be_bytes());
             }
             k.extend_from_slice(name.as_bytes());
             k
         };
         let (lower, upper) = match (start, descending) {
             (Start::After(c), false) => (
-                Bound::Excluded(key_of(c.created_ms, &c.name)),
+                Bound::Excluded(key_of(c.date_ms, &c.name)),
                 Bound::Excluded(end),
             ),
             (Start::After(c), true) => (
                 Bound::Included(prefix.clone()),
-                Bound::Excluded(key_of(c.created_ms, &c.name)),
+                Bound::Excluded(key_of(c.date_ms, &c.name)),
             ),
             (Start::AtName(name), false) => {
                 (Bound::Included(key_of(0, name)), Bound::Excluded(end))
@@ -406,18 +434,18 @@ impl Store {
                         }
                     };
                     let cursor = Cursor {
-                        created_ms: secret.created_ms,
+                        date_ms: 0,
                         name: secret.name.clone(),
                     };
                     Some(Ok((cursor, secret)))
                 }
-                ListOrder::Created => {
+                ListOrder::Created | ListOrder::LastChanged | ListOrder::LastAccessed => {
                     if rest.len() < 8 {
                         return None;
                     }
                     let mut at = [0u8; 8];
                     at.copy_from_slice(&rest[..8]);
-                    let created_ms = u64::from_be_bytes(at) as i64;
+                    let date_ms = u64::from_be_bytes(at) as i64;
                     let name = String::from_utf8(rest[8..].to_vec()).ok()?;
                     let key = SecretKey {
                         account: partition.0.clone(),
@@ -425,8 +453,8 @@ impl Store {
                         name: name.clone(),
                     };
                     match self.get(&key) {
-                        Ok(Some(secret)) if secret.created_ms == created_ms => {
-                            Some(Ok((Cursor { created_ms, name }, secret)))
+                        Ok(Some(secret)) if order.date_of(&secret) == date_ms => {
+                            Some(Ok((Cursor { date_ms, name }, secret)))
                         }
                         Ok(_) => None,
                         Err(e) => Some(Err(e)),
@@ -518,14 +546,18 @@ impl SecretTxn<'_> {
             db.insert(value_key(key, version_id), sealed.as_slice())
                 .map_err(storage_error)?;
         }
-        let same_secret = |a: &Secret, b: &Secret| a.arn == b.arn;
-        if let Some(secret) = new {
-            if !self
-                .original
-                .as_ref()
-                .is_some_and(|o| same_secret(o, secret))
-            {
-                db.insert(created_key(key, secret.created_ms), b"".as_slice())
+        // Listing indexes, like hints: the new entry before the record, the old one after.
+        let index_keys = |secret: Option<&Secret>| -> Vec<Option<Vec<u8>>> {
+            ListOrder::INDEXED
+                .iter()
+                .map(|o| secret.map(|s| o.index_key(key, o.date_of(s))))
+                .collect()
+        };
+        let old_index = index_keys(self.original.as_ref());
+        let new_index = index_keys(new);
+        for (old, new) in old_index.iter().zip(&new_index) {
+            if let Some(k) = new.as_ref().filter(|k| Some(*k) != old.as_ref()) {
+                db.insert(k.as_slice(), b"".as_slice())
                     .map_err(storage_error)?;
             }
         }
@@ -556,10 +588,9 @@ impl SecretTxn<'_> {
                 db.remove(hint_key(hint, key, at)).map_err(storage_error)?;
             }
         }
-        if let Some(old) = &self.original {
-            if !new.is_some_and(|n| same_secret(old, n)) {
-                db.remove(created_key(key, old.created_ms))
-                    .map_err(storage_error)?;
+        for (old, new) in old_index.iter().zip(&new_index) {
+            if let Some(k) = old.as_ref().filter(|k| Some(*k) != new.as_ref()) {
+                db.remove(k.as_slice()).map_err(storage_error)?;
             }
         }
         match new {
