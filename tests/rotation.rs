@@ -10,7 +10,7 @@ use secretsd::{Config, Server};
 
 const FAILING: &str = "arn:aws:lambda:us-east-1:000000000000:function:always-fails";
 
-async fn start_with_failing_function() -> Server {
+async fn start_with_failing_function() -> TestServer {
     let mut config = Config::ephemeral();
     config.functions.insert(
         "always-fails".into(),
@@ -23,7 +23,7 @@ async fn start_with_failing_function() -> Server {
             env: Default::default(),
         },
     );
-    Server::start(config).await.unwrap()
+    Server::start(config).await.unwrap().into()
 }
 
 #[tokio::test]

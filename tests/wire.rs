@@ -36,7 +36,7 @@ fn unverified_auth() -> Vec<(String, String)> {
     ]
 }
 
-async fn send(server: &secretsd::Server, headers: &[(String, String)], body: Vec<u8>) -> Answer {
+async fn send(server: &TestServer, headers: &[(String, String)], body: Vec<u8>) -> Answer {
     let stream = tokio::net::TcpStream::connect(server.local_addr())
         .await
         .unwrap();
@@ -64,7 +64,7 @@ async fn send(server: &secretsd::Server, headers: &[(String, String)], body: Vec
     }
 }
 
-async fn call(server: &secretsd::Server, target: &str, body: &[u8]) -> Answer {
+async fn call(server: &TestServer, target: &str, body: &[u8]) -> Answer {
     let mut headers = unverified_auth();
     headers.push(("x-amz-target".into(), format!("secretsmanager.{target}")));
     send(server, &headers, body.to_vec()).await
@@ -290,7 +290,7 @@ async fn admin_health_and_reset() {
     }
 }
 
-async fn reqwest_like_get(server: &secretsd::Server, path: &str) -> (u16, Bytes) {
+async fn reqwest_like_get(server: &TestServer, path: &str) -> (u16, Bytes) {
     let stream = tokio::net::TcpStream::connect(server.local_addr())
         .await
         .unwrap();

@@ -1,5 +1,9 @@
-//! Shared set-up for the integration tests: an in-process secretsd and an aws-sdk-rust client
-//! pointed at it, built without aws-config (spec/crates.md: the slim client builds in ~2 min).
+//! Shared set-up for the integration tests: a secretsd and an aws-sdk-rust client pointed at
+//! it, built without aws-config (spec/crates.md: the slim client builds in ~2 min).
+//!
+//! `start()` runs the server in-process, or — when `SECRETSD_BIN` names a binary, as
+//! scripts/test does on its second pass — the release binary itself, so the same matrix proves
+//! both the library and the shipped program.
 
 #![allow(dead_code)]
 
@@ -7,31 +11,140 @@ use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::Client;
 use secretsd::{Config, Location, Server};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
-/// An in-memory server on a free port.
-pub async fn start() -> Server {
-    Server::start(Config::ephemeral())
-        .await
-        .expect("server starts")
+/// A server under test: in-process, or the release binary as a child process.
+pub enum TestServer {
+    InProcess(Server),
+    Binary { child: ChildGuard, addr: SocketAddr },
 }
 
-/// A durable server on `dir`.
-pub async fn start_on(dir: &Path) -> Server {
+/// Kills the binary when the test ends, however it ends.
+pub struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl From<Server> for TestServer {
+    fn from(server: Server) -> Self {
+        TestServer::InProcess(server)
+    }
+}
+
+impl TestServer {
+    pub fn local_addr(&self) -> SocketAddr {
+        match self {
+            TestServer::InProcess(s) => s.local_addr(),
+            TestServer::Binary { addr, .. } => *addr,
+        }
+    }
+
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.local_addr())
+    }
+
+    /// The server's clock, moved in-process or through `POST /_secretsd/clock`.
+    pub fn clock(&self) -> TestClock<'_> {
+        TestClock(self)
+    }
+
+    pub async fn shutdown(self) {
+        match self {
+            TestServer::InProcess(s) => s.shutdown().await,
+            TestServer::Binary { child, .. } => drop(child),
+        }
+    }
+}
+
+pub struct TestClock<'a>(&'a TestServer);
+
+impl TestClock<'_> {
+    pub fn advance_millis(&self, ms: i64) {
+        match self.0 {
+            TestServer::InProcess(s) => s.clock().advance_millis(ms),
+            TestServer::Binary { addr, .. } => {
+                let body = format!("{{\"advance_seconds\": {}}}", ms as f64 / 1000.0);
+                let mut stream = std::net::TcpStream::connect(addr).expect("admin connection");
+                write!(
+                    stream,
+                    "POST /_secretsd/clock HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .expect("admin request");
+                let mut answer = String::new();
+                stream.read_to_string(&mut answer).expect("admin answer");
+                assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            }
+        }
+    }
+}
+
+/// An in-memory server on a free port (the release binary when `SECRETSD_BIN` is set).
+pub async fn start() -> TestServer {
+    match std::env::var("SECRETSD_BIN") {
+        Ok(bin) if !bin.is_empty() => start_binary(&bin),
+        _ => Server::start(Config::ephemeral())
+            .await
+            .expect("server starts")
+            .into(),
+    }
+}
+
+fn start_binary(bin: &str) -> TestServer {
+    let mut child = Command::new(bin)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--in-memory",
+            "--log-level",
+            "warn",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("secretsd binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready line");
+    // secretsd listening on http://127.0.0.1:PORT (data: in-memory)
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"));
+    TestServer::Binary {
+        child: ChildGuard(child),
+        addr,
+    }
+}
+
+/// A durable server on `dir` (always in-process: these tests are about the library's store).
+pub async fn start_on(dir: &Path) -> TestServer {
     Server::start(Config {
         storage: Location::Dir(dir.to_path_buf()),
         ..Config::ephemeral()
     })
     .await
     .expect("server starts")
+    .into()
 }
 
 /// A client with the built-in `test`/`test` credential in us-east-1.
-pub fn client(server: &Server) -> Client {
+pub fn client(server: &TestServer) -> Client {
     client_for(server, "us-east-1", "test", "test")
 }
 
-pub fn client_for(server: &Server, region: &str, access_key: &str, secret_key: &str) -> Client {
+pub fn client_for(server: &TestServer, region: &str, access_key: &str, secret_key: &str) -> Client {
     let http = aws_smithy_http_client::Builder::new().build_http();
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
