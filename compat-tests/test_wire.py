@@ -124,10 +124,25 @@ def test_bad_bodies_change_nothing(server):
 
 
 def test_oversized_body_is_413(server):
-    body = json.dumps({"Name": "big", "SecretString": "x" * (2 * 1024 * 1024)})
-    r = signed(server, "CreateSecret", body)
-    assert r.status_code == 413
-    assert r.json()["__type"] == "RequestEntityTooLargeException"
+    import socket
+
+    # Announce 2 MiB, send only the start, then read: the server answers from the length alone
+    # and closes (a client still writing could see that as a broken pipe instead).
+    host, port = server.url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(
+            b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n"
+            b"x-amz-target: secretsmanager.CreateSecret\r\n"
+            b"authorization: AWS4-HMAC-SHA256 Credential=AKIAFAKE/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\n"
+            b"x-amz-date: 20260101T000000Z\r\n"
+            + f"content-length: {2 * 1024 * 1024}\r\n\r\n".encode()
+            + b"x" * 1024
+        )
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert b'"__type":"RequestEntityTooLargeException"' in answer
     assert signed(server, "GetRandomPassword", "{}").status_code == 200
 
 
