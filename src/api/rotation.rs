@@ -1,6 +1,7 @@
 //! RotateSecret and CancelRotateSecret (spec §3.3, spec/rotation.md §1.3, §1.9). The work itself
 //! is the rotation engine's (`crate::rotation`); these calls configure it and start jobs.
 
+use super::tags::TagShape;
 use super::{begin_active, check_secret_id, commit, only_secret_id, Ctx};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -33,13 +34,6 @@ impl From<&RotationRules> for RotationRulesShape {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct MetadataItem {
-    pub key: Option<String>,
-    pub value: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
 pub struct RotateSecretInput {
     pub secret_id: Option<String>,
     pub client_request_token: Option<String>,
@@ -47,7 +41,7 @@ pub struct RotateSecretInput {
     pub rotation_lambda_arn: Option<String>,
     pub rotation_rules: Option<RotationRulesShape>,
     pub rotate_immediately: Option<bool>,
-    pub external_secret_rotation_metadata: Option<Vec<MetadataItem>>,
+    pub external_secret_rotation_metadata: Option<Vec<TagShape>>,
     pub external_secret_rotation_role_arn: Option<String>,
 }
 

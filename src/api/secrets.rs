@@ -284,7 +284,7 @@ pub struct SecretMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rotation_rules: Option<RotationRulesShape>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_secret_rotation_metadata: Option<Vec<ExternalMetadataShape>>,
+    pub external_secret_rotation_metadata: Option<Vec<TagShape>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_secret_rotation_role_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -309,13 +309,6 @@ pub struct SecretMetadata {
     pub cross_account_primary: Option<CrossAccountPrimaryShape>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cross_account_replicas: Option<Vec<CrossAccountReplicaShape>>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ExternalMetadataShape {
-    pub key: String,
-    pub value: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -355,10 +348,7 @@ pub fn metadata(secret: &Secret) -> SecretMetadata {
                 secret
                     .external_rotation_metadata
                     .iter()
-                    .map(|t| ExternalMetadataShape {
-                        key: t.key.clone(),
-                        value: t.value.clone(),
-                    })
+                    .map(TagShape::from)
                     .collect()
             },
         ),
@@ -371,14 +361,10 @@ pub fn metadata(secret: &Secret) -> SecretMetadata {
         last_changed_date: Some(EpochSeconds(secret.last_changed_ms)),
         last_accessed_date: secret.last_accessed_ms.map(EpochSeconds),
         deleted_date: secret.deleted_ms.map(EpochSeconds),
-        tags: secret.tags.as_ref().map(|tags| {
-            tags.iter()
-                .map(|t| TagShape {
-                    key: Some(t.key.clone()),
-                    value: Some(t.value.clone()),
-                })
-                .collect()
-        }),
+        tags: secret
+            .tags
+            .as_ref()
+            .map(|tags| tags.iter().map(TagShape::from).collect()),
         created_date: Some(EpochSeconds(secret.created_ms)),
         primary_region: secret.effective_primary_region().map(str::to_string),
         replication_status: (!secret.replicas.is_empty()).then(|| replication::statuses(secret)),

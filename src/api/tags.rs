@@ -17,6 +17,15 @@ pub struct TagShape {
     pub value: Option<String>,
 }
 
+impl From<&Tag> for TagShape {
+    fn from(tag: &Tag) -> Self {
+        TagShape {
+            key: Some(tag.key.clone()),
+            value: Some(tag.value.clone()),
+        }
+    }
+}
+
 /// Checks the `Tags` of CreateSecret/TagResource and returns them, a repeated key keeping its
 /// last value. `aws:` keys belong to AWS services (spec §3.4).
 pub(crate) fn check_tags(c: &mut Constraints, tags: Option<&[TagShape]>) -> ApiResult<Vec<Tag>> {
