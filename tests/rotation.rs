@@ -15,12 +15,9 @@ async fn start_with_failing_function() -> TestServer {
     config.functions.insert(
         "always-fails".into(),
         FunctionConfig {
-            kind: FunctionKind::Exec,
             command: vec!["false".into()],
-            handler: None,
-            python: None,
             timeout_s: 5,
-            env: Default::default(),
+            ..FunctionConfig::new(FunctionKind::Exec)
         },
     );
     Server::start(config).await.unwrap().into()

@@ -5,7 +5,7 @@ use crate::model::password::{PasswordRules, DEFAULT_LENGTH};
 use crate::model::validate::Constraints;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetRandomPasswordInput {
     pub password_length: Option<i64>,

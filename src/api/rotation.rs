@@ -127,7 +127,7 @@ pub async fn rotate_secret(
             rules.automatically_after_days,
             rules.schedule_expression.as_deref(),
         )?;
-        schedule::parse_duration(rules.duration.as_deref(), parsed)?;
+        schedule::parse_duration(rules.duration.as_deref(), parsed.as_ref())?;
     }
 
     let (mut txn, mut secret) =

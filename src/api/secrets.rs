@@ -257,7 +257,7 @@ async fn commit_with_value(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SecretIdInput {
     pub secret_id: Option<String>,

@@ -13,7 +13,7 @@ use crate::protocol::shapes::{Blob, EpochSeconds};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetSecretValueInput {
     pub secret_id: Option<String>,
@@ -145,7 +145,7 @@ async fn record_access(ctx: &Ctx, secret: &Secret, version_id: &str) -> ApiResul
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PutSecretValueInput {
     pub secret_id: Option<String>,
@@ -319,7 +319,7 @@ pub async fn list_secret_version_ids(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct UpdateSecretVersionStageInput {
     pub secret_id: Option<String>,

@@ -18,6 +18,21 @@ pub struct Caller {
     pub access_key_id: String,
 }
 
+impl Caller {
+    /// secretsd itself, acting in a secret's (account, region) — as the built-in rotators do,
+    /// the way a Lambda rotation function acts with its execution role.
+    pub fn rotation_service(account: &str, region: &str, function: &str) -> Caller {
+        Caller {
+            account: account.to_string(),
+            region: region.to_string(),
+            principal_arn: format!(
+                "arn:aws:sts::{account}:assumed-role/secretsd-rotation/{function}"
+            ),
+            access_key_id: String::new(),
+        }
+    }
+}
+
 /// Verifies a request and names its caller (ARCHITECTURE "Authentication modes").
 ///
 /// A malformed or missing `Authorization` header is always rejected. Known credentials are fully

@@ -1,16 +1,121 @@
-//! Rotation schedules (spec/rotation.md §3): `AutomaticallyAfterDays`, `rate()` expressions and
-//! `Duration`, their validation, and the next rotation window after a base time.
+//! Rotation schedules (spec/rotation.md §3): `AutomaticallyAfterDays`, `rate()` and `cron()`
+//! expressions and `Duration`, their validation, and the next rotation window after a base time.
 
 use crate::error::{ApiError, ApiResult};
+use chrono::{DateTime, TimeZone, Utc};
+use croner::parser::{CronParser, Seconds, Year};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// How often a secret rotates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     Days(i64),
     Hours(i64),
+    Cron(Box<CronSchedule>),
+}
+
+/// A `cron()` expression in Secrets Manager's dialect: six fields (minutes, hours, day of month,
+/// month, day of week 1–7 = SUN–SAT, year), minutes `0`, year `*`, one day field `?`. Evaluation is
+/// croner's, in its Quartz weekday mode, which is this dialect's numbering.
+#[derive(Debug, Clone)]
+pub struct CronSchedule {
+    expression: String,
+    cron: croner::Cron,
+    /// The UTC hours of the day it can fire at, ascending.
+    hours: Vec<u32>,
+}
+
+impl PartialEq for CronSchedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.expression == other.expression
+    }
+}
+
+impl Eq for CronSchedule {}
+
+impl CronSchedule {
+    /// Fires several times a day: its windows default to one hour, not the rest of the day.
+    fn hourly(&self) -> bool {
+        self.hours.len() > 1
+    }
+
+    /// The longest window that neither reaches the next window nor the next UTC day.
+    fn max_duration_hours(&self) -> i64 {
+        let mut limit = 24 - i64::from(*self.hours.last().unwrap_or(&0));
+        for pair in self.hours.windows(2) {
+            limit = limit.min(i64::from(pair[1] - pair[0]));
+        }
+        limit.max(1)
+    }
+
+    /// The first firing strictly after `after_ms`.
+    fn next_after(&self, after_ms: i64) -> Option<i64> {
+        let after = Utc.timestamp_millis_opt(after_ms).single()?;
+        let next: DateTime<Utc> = self.cron.find_next_occurrence(&after, false).ok()?;
+        Some(next.timestamp_millis())
+    }
+}
+
+fn cron_parser() -> CronParser {
+    CronParser::builder()
+        .seconds(Seconds::Required)
+        .year(Year::Required)
+        .alternative_weekdays(true)
+        .sloppy_ranges(true)
+        .build()
+}
+
+/// `cron(...)`'s inside, checked against the dialect's own rules before croner reads it.
+fn parse_cron(inner: &str) -> ApiResult<Schedule> {
+    let bad = |why: &str| {
+        invalid(format!(
+            "The schedule expression cron({inner}) isn't valid: {why}"
+        ))
+    };
+    let fields: Vec<&str> = inner.split_whitespace().collect();
+    let [minutes, hours, day_of_month, _month, day_of_week, year] = fields[..] else {
+        return Err(bad(
+            "it needs six fields: minutes hours day-of-month month day-of-week year.",
+        ));
+    };
+    if minutes != "0" {
+        return Err(bad(
+            "the minutes field must be 0, rotation windows start on the hour.",
+        ));
+    }
+    if year != "*" {
+        return Err(bad("the year field must be *."));
+    }
+    if (day_of_month == "?") == (day_of_week == "?") {
+        return Err(bad(
+            "exactly one of day-of-month and day-of-week must be ?.",
+        ));
+    }
+    let cron = cron_parser()
+        .parse(&format!("0 {inner}"))
+        .map_err(|e| bad(&format!("{e}.")))?;
+    // The hours it fires at: evaluate the hours field alone over one day.
+    let day = cron_parser()
+        .parse(&format!("0 0 {hours} * * ? *"))
+        .map_err(|e| bad(&format!("{e}.")))?;
+    let midnight = Utc.timestamp_opt(0, 0).single().expect("epoch");
+    let fire_hours: Vec<u32> = day
+        .iter_from(midnight, croner::Direction::Forward)
+        .take_while(|t| t.timestamp() < 86_400)
+        .map(|t| (t.timestamp() / 3600) as u32)
+        .collect();
+    let schedule = CronSchedule {
+        expression: inner.to_string(),
+        cron,
+        hours: fire_hours,
+    };
+    // An expression that can never fire (31 FEB) would leave the secret unscheduled for ever.
+    if schedule.next_after(0).is_none() || schedule.hours.is_empty() {
+        return Err(bad("it never matches a date."));
+    }
+    Ok(Schedule::Cron(Box::new(schedule)))
 }
 
 /// A rotation window: the scheduler rotates at `start_ms`; `NextRotationDate` is `end_ms`, the
@@ -48,8 +153,7 @@ fn parse_rate(inner: &str) -> ApiResult<Schedule> {
     }
 }
 
-/// The schedule the rules describe. `cron()` is recognised but not yet run by secretsd, and says
-/// so rather than storing a schedule that would never fire.
+/// The schedule the rules describe.
 pub fn parse(days: Option<i64>, expression: Option<&str>) -> ApiResult<Option<Schedule>> {
     match (days, expression) {
         (Some(_), Some(_)) => Err(invalid(
@@ -60,10 +164,9 @@ pub fn parse(days: Option<i64>, expression: Option<&str>) -> ApiResult<Option<Sc
             let expr = expr.trim();
             if let Some(inner) = expr.strip_prefix("rate(").and_then(|e| e.strip_suffix(')')) {
                 parse_rate(inner).map(Some)
-            } else if expr.starts_with("cron(") && expr.ends_with(')') {
-                Err(invalid(
-                    "secretsd does not run cron() rotation schedules yet; use rate() or AutomaticallyAfterDays.",
-                ))
+            } else if let Some(inner) = expr.strip_prefix("cron(").and_then(|e| e.strip_suffix(')'))
+            {
+                parse_cron(inner).map(Some)
             } else {
                 Err(invalid(format!(
                     "The schedule expression {expr} isn't valid."
@@ -77,7 +180,7 @@ pub fn parse(days: Option<i64>, expression: Option<&str>) -> ApiResult<Option<Sc
 /// `Duration`: `[0-9]+h`, at least one hour, within a day and within the interval.
 pub fn parse_duration(
     duration: Option<&str>,
-    schedule: Option<Schedule>,
+    schedule: Option<&Schedule>,
 ) -> ApiResult<Option<i64>> {
     let Some(text) = duration else {
         return Ok(None);
@@ -88,7 +191,8 @@ pub fn parse_duration(
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| invalid(format!("The rotation window duration {text} isn't valid.")))?;
     let limit = match schedule {
-        Some(Schedule::Hours(n)) => n.min(24),
+        Some(Schedule::Hours(n)) => (*n).min(24),
+        Some(Schedule::Cron(cron)) => cron.max_duration_hours(),
         _ => 24,
     };
     if !(1..=limit).contains(&hours) {
@@ -101,11 +205,27 @@ pub fn parse_duration(
 
 /// The first window after `base_ms`: for N days, the UTC day N days after the base day (ending
 /// at its last second, or after `duration`); for N hours, N hours after the base (1 h long by
-/// default). spec/rotation.md §3.4.
-pub fn next_window(schedule: Schedule, duration_hours: Option<i64>, base_ms: i64) -> Window {
+/// default); for cron, its next firing (one hour long if it fires several times a day, else to
+/// the end of the day). spec/rotation.md §3.4.
+pub fn next_window(schedule: &Schedule, duration_hours: Option<i64>, base_ms: i64) -> Window {
     match schedule {
+        Schedule::Cron(cron) => {
+            let start = cron
+                .next_after(base_ms)
+                .unwrap_or(base_ms.div_euclid(DAY_MS) * DAY_MS + DAY_MS);
+            let default_end = if cron.hourly() {
+                start + HOUR_MS
+            } else {
+                start.div_euclid(DAY_MS) * DAY_MS + DAY_MS
+            };
+            let end = duration_hours.map_or(default_end, |h| start + h * HOUR_MS);
+            Window {
+                start_ms: start,
+                end_ms: end - 1000,
+            }
+        }
         Schedule::Days(n) => {
-            let start = base_ms.div_euclid(DAY_MS) * DAY_MS + n * DAY_MS;
+            let start = base_ms.div_euclid(DAY_MS) * DAY_MS + *n * DAY_MS;
             let end = match duration_hours {
                 Some(h) => start + h * HOUR_MS - 1000,
                 None => start + DAY_MS - 1000,
@@ -116,7 +236,7 @@ pub fn next_window(schedule: Schedule, duration_hours: Option<i64>, base_ms: i64
             }
         }
         Schedule::Hours(n) => {
-            let start = base_ms.div_euclid(HOUR_MS) * HOUR_MS + n * HOUR_MS;
+            let start = base_ms.div_euclid(HOUR_MS) * HOUR_MS + *n * HOUR_MS;
             Window {
                 start_ms: start,
                 end_ms: start + duration_hours.unwrap_or(1) * HOUR_MS - 1000,
@@ -147,19 +267,18 @@ mod tests {
             parse(Some(1), Some("rate(1 day)")).unwrap_err().message,
             "You cannot specify both rotation frequency and schedule expression together."
         );
-        assert!(parse(None, Some("cron(0 16 1,15 * ? *)")).is_err());
         assert_eq!(parse(None, None).unwrap(), None);
     }
 
     #[test]
     fn durations() {
         assert_eq!(
-            parse_duration(Some("2h"), Some(Schedule::Days(1))).unwrap(),
+            parse_duration(Some("2h"), Some(&Schedule::Days(1))).unwrap(),
             Some(2)
         );
         assert!(parse_duration(Some("0h"), None).is_err());
         assert!(parse_duration(Some("25h"), None).is_err());
-        assert!(parse_duration(Some("5h"), Some(Schedule::Hours(4))).is_err());
+        assert!(parse_duration(Some("5h"), Some(&Schedule::Hours(4))).is_err());
         assert!(parse_duration(Some("2"), None).is_err());
     }
 
@@ -167,11 +286,104 @@ mod tests {
     fn windows() {
         // 2026-02-03T17:40Z + 30 days → window 2026-03-05, NextRotationDate 23:59:59 (spec §3.4).
         let base = 1_770_140_400_000;
-        let w = next_window(Schedule::Days(30), None, base);
+        let w = next_window(&Schedule::Days(30), None, base);
         assert_eq!(w.start_ms, 1_772_668_800_000);
         assert_eq!(w.end_ms, 1_772_755_199_000);
-        let w = next_window(Schedule::Hours(4), None, base);
+        let w = next_window(&Schedule::Hours(4), None, base);
         assert_eq!(w.start_ms, 1_770_138_000_000 + 4 * HOUR_MS);
         assert_eq!(w.end_ms - w.start_ms, HOUR_MS - 1000);
+    }
+
+    fn cron(expr: &str) -> Schedule {
+        parse(None, Some(expr)).unwrap().unwrap()
+    }
+
+    fn at(text: &str) -> i64 {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    fn window_of(expr: &str, base: &str) -> (String, String) {
+        let w = next_window(&cron(expr), None, at(base));
+        let show = |ms: i64| {
+            Utc.timestamp_millis_opt(ms)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        };
+        (show(w.start_ms), show(w.end_ms))
+    }
+
+    #[test]
+    fn cron_dialect_rules() {
+        let message = |e: &str| parse(None, Some(e)).unwrap_err().message;
+        assert!(message("cron(15 10 * * ? *)").contains("minutes field must be 0"));
+        assert!(message("cron(0 10 * * ? 2027)").contains("year field must be *"));
+        assert!(message("cron(0 10 * * * *)").contains("exactly one of"));
+        assert!(message("cron(0 10 ? * ? *)").contains("exactly one of"));
+        assert!(message("cron(0 10 * * ?)").contains("six fields"));
+        assert!(message("cron(0 25 * * ? *)").starts_with("The schedule expression cron(0 25"));
+        assert!(message("cron(0 10 31 2 ? *)").contains("never matches"));
+        // Every example of the user guide parses.
+        for e in [
+            "cron(0 /8 * * ? *)",
+            "cron(0 8/8 * * ? *)",
+            "cron(0 10 * * ? *)",
+            "cron(0 18 ? * SAT *)",
+            "cron(0 8 1 * ? *)",
+            "cron(0 1 ? 1/3 SUN#1 *)",
+            "cron(0 17 L * ? *)",
+            "cron(0 8 ? * MON-FRI *)",
+            "cron(0 16 1,15 * ? *)",
+            "cron(0 0 ? * SUN#1 *)",
+        ] {
+            assert!(matches!(cron(e), Schedule::Cron(_)), "{e}");
+        }
+    }
+
+    #[test]
+    fn cron_windows() {
+        // Day-based: from the firing hour to the end of that UTC day.
+        assert_eq!(
+            window_of("cron(0 16 1,15 * ? *)", "2026-11-28T12:00:00Z"),
+            ("2026-12-01T16:00:00Z".into(), "2026-12-01T23:59:59Z".into())
+        );
+        // 1 = SUN, as in EventBridge: the first Sunday of every third month from January.
+        assert_eq!(
+            window_of("cron(0 1 ? 1/3 SUN#1 *)", "2026-11-28T12:00:00Z"),
+            ("2027-01-03T01:00:00Z".into(), "2027-01-03T23:59:59Z".into())
+        );
+        assert_eq!(
+            window_of("cron(0 17 L * ? *)", "2026-11-28T12:00:00Z"),
+            ("2026-11-30T17:00:00Z".into(), "2026-11-30T23:59:59Z".into())
+        );
+        assert_eq!(
+            window_of("cron(0 8 ? * 2-6 *)", "2026-11-28T12:00:00Z"),
+            ("2026-11-30T08:00:00Z".into(), "2026-11-30T23:59:59Z".into())
+        );
+        // Hour increments restart every day and give one-hour windows.
+        assert_eq!(
+            window_of("cron(0 4/12 * * ? *)", "2026-11-28T17:00:00Z"),
+            ("2026-11-29T04:00:00Z".into(), "2026-11-29T04:59:59Z".into())
+        );
+        // A firing at the base instant itself is not "after" it.
+        assert_eq!(
+            window_of("cron(0 10 * * ? *)", "2026-11-28T10:00:00Z").0,
+            "2026-11-29T10:00:00Z"
+        );
+    }
+
+    #[test]
+    fn cron_durations() {
+        let twice = cron("cron(0 4/12 * * ? *)");
+        // 04:00 and 16:00: a window may not pass midnight, so 8 hours at most.
+        assert_eq!(parse_duration(Some("8h"), Some(&twice)).unwrap(), Some(8));
+        assert!(parse_duration(Some("9h"), Some(&twice)).is_err());
+        let evening = cron("cron(0 20 * * ? *)");
+        assert_eq!(parse_duration(Some("4h"), Some(&evening)).unwrap(), Some(4));
+        assert!(parse_duration(Some("5h"), Some(&evening)).is_err());
+        let w = next_window(&evening, Some(2), at("2026-11-28T00:00:00Z"));
+        assert_eq!(w.end_ms - w.start_ms, 2 * HOUR_MS - 1000);
     }
 }

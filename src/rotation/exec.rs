@@ -52,6 +52,9 @@ fn command_line(function: &FunctionConfig) -> Result<(String, Vec<String>), Stri
             .split_first()
             .map(|(program, args)| (program.clone(), args.to_vec()))
             .ok_or_else(|| "the function's command is empty".to_string()),
+        FunctionKind::Builtin | FunctionKind::Webhook => {
+            Err("not a process-run function".to_string())
+        }
         FunctionKind::Python => {
             let handler = function.handler.as_deref().unwrap_or_default();
             let (file, name) = handler

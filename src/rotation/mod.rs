@@ -6,9 +6,12 @@
 //! checks that AWSCURRENT reached the token. Failures are recorded and retried with the same
 //! token. Jobs and due times live in the store, so a restart resumes them.
 
+mod builtin;
 mod exec;
+mod webhook;
 
 use crate::api::Ctx;
+use crate::config::{FunctionConfig, FunctionKind};
 use crate::error::{ApiError, ApiResult};
 use crate::model::arn::SecretKey;
 use crate::model::schedule;
@@ -65,9 +68,19 @@ pub fn function_name(lambda_arn: &str) -> &str {
     }
 }
 
+/// The function a Lambda ARN names: a configured one, or else the built-in rotator of the AWS
+/// template of that name.
+pub fn function_for(ctx: &Ctx, lambda_arn: &str) -> Option<FunctionConfig> {
+    let name = function_name(lambda_arn);
+    ctx.functions
+        .get(name)
+        .cloned()
+        .or_else(|| FunctionConfig::template(name))
+}
+
 /// Checks that a rotation function can be invoked, as AWS does before storing anything.
 pub fn check_invokable(ctx: &Ctx, lambda_arn: &str) -> ApiResult<()> {
-    if ctx.functions.contains_key(function_name(lambda_arn)) {
+    if function_for(ctx, lambda_arn).is_some() {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -151,10 +164,10 @@ pub fn schedule_next(secret: &mut Secret, base_ms: i64) {
     );
     match parsed {
         Ok(Some(schedule)) => {
-            let duration = schedule::parse_duration(rules.duration.as_deref(), Some(schedule))
+            let duration = schedule::parse_duration(rules.duration.as_deref(), Some(&schedule))
                 .ok()
                 .flatten();
-            let window = schedule::next_window(schedule, duration, base_ms);
+            let window = schedule::next_window(&schedule, duration, base_ms);
             secret.next_rotation_ms = Some(window.end_ms);
             secret.rotation_due_ms = Some(window.start_ms);
         }
@@ -271,10 +284,8 @@ async fn run_job(ctx: &Ctx, key: &SecretKey) -> ApiResult<()> {
         return Ok(());
     };
     let steps: &[&str] = if job.test { &STEPS[2..3] } else { &STEPS };
-    let function = ctx
-        .functions
-        .get(function_name(&config.lambda_arn))
-        .cloned();
+    let function = function_for(ctx, &config.lambda_arn);
+    let name = function_name(&config.lambda_arn);
     let mut env = environment(ctx, &secret, &job.token);
     if let Some(f) = &function {
         env.push((
@@ -294,7 +305,16 @@ async fn run_job(ctx: &Ctx, key: &SecretKey) -> ApiResult<()> {
             "RotationToken": uuid::Uuid::new_v4().to_string(),
         });
         let result = match &function {
-            Some(function) => exec::invoke(function, &event, &env).await,
+            Some(f) if f.kind == FunctionKind::Builtin => {
+                let step_run =
+                    builtin::invoke(ctx, (&secret.account, &secret.region), name, f, &event);
+                match tokio::time::timeout(Duration::from_secs(f.timeout_s), step_run).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!("Task timed out after {} seconds", f.timeout_s)),
+                }
+            }
+            Some(f) if f.kind == FunctionKind::Webhook => webhook::invoke(f, &event).await,
+            Some(f) => exec::invoke(f, &event, &env).await,
             None => Err("the rotation function is no longer configured".to_string()),
         };
         if let Err(error) = result {

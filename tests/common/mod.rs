@@ -98,6 +98,10 @@ pub async fn start() -> TestServer {
 }
 
 fn start_binary(bin: &str) -> TestServer {
+    start_binary_with(bin, &[])
+}
+
+fn start_binary_with(bin: &str, extra: &[&str]) -> TestServer {
     let mut child = Command::new(bin)
         .args([
             "serve",
@@ -107,6 +111,7 @@ fn start_binary(bin: &str) -> TestServer {
             "--log-level",
             "warn",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -177,3 +182,50 @@ pub fn error_of<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
 pub const NOT_FOUND: &str = "Secrets Manager can't find the specified secret.";
 pub const MARKED_FOR_DELETION: &str =
     "You can't perform this operation on the secret because it was marked for deletion.";
+
+/// A server started with a TOML config file (`--config`), in-process or as the binary.
+pub async fn start_with_config(toml: &str) -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("secretsd.toml");
+    std::fs::write(&path, toml).expect("config written");
+    let server = match std::env::var("SECRETSD_BIN") {
+        Ok(bin) if !bin.is_empty() => {
+            start_binary_with(&bin, &["--config", path.to_str().unwrap()])
+        }
+        _ => {
+            let config = Config::resolve(secretsd::config::Overrides {
+                config_file: Some(path),
+                in_memory: true,
+                listen: Some("127.0.0.1:0".into()),
+                ..Default::default()
+            })
+            .expect("config resolves");
+            Server::start(config).await.expect("server starts").into()
+        }
+    };
+    drop(dir); // read at start-up
+    server
+}
+
+/// One admin call (`/_secretsd/…`) over plain HTTP; the answer's JSON.
+pub async fn admin(server: &TestServer, method: &str, path: &str, body: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.local_addr();
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("admin connection");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("admin request");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("admin answer");
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, json) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{answer}");
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("admin answer {json:?}: {e}"))
+}

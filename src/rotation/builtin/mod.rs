@@ -1,0 +1,606 @@
+//! Native database rotators: the four steps of AWS's RDS rotation templates
+//! (spec/rotation.md §2.4, §6.5 b), with the same secret JSON, the same checks and the same label
+//! writes, done through secretsd's own operations rather than a Lambda.
+//!
+//! Single user: the user changes its own password. Alternating users: each rotation switches
+//! between `user` and `user_clone`, which the master secret (`masterarn`) creates with the same
+//! grants, so the credentials applications hold keep working until the next rotation.
+
+mod mysql;
+mod postgres;
+
+use crate::api::secrets::{describe_secret, SecretIdInput};
+use crate::api::values::{
+    get_secret_value, put_secret_value, update_secret_version_stage, GetSecretValueInput,
+    PutSecretValueInput, UpdateSecretVersionStageInput,
+};
+use crate::api::Ctx;
+use crate::auth::Caller;
+use crate::config::{DbEngine, FunctionConfig, RotationStrategy};
+use crate::error::{ApiError, ErrorCode};
+use crate::model::password::PasswordRules;
+use crate::model::secret::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// How long a login may take, as the templates' `connect_timeout=5`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A step's failure, in words for the RotationFailed event.
+type StepResult<T> = Result<T, String>;
+
+fn api_error(what: &str, e: ApiError) -> String {
+    format!("{what}: {}: {}", e.code.as_str(), e.message)
+}
+
+/// One rotation step run natively, acting in the secret's account and region.
+pub async fn invoke(
+    ctx: &Ctx,
+    (account, region): (&str, &str),
+    function_name: &str,
+    function: &FunctionConfig,
+    event: &serde_json::Value,
+) -> StepResult<()> {
+    let (Some(engine), Some(strategy)) = (function.engine, function.strategy) else {
+        return Err(format!(
+            "function {function_name} has no built-in engine and strategy"
+        ));
+    };
+    let field = |name: &str| event[name].as_str().unwrap_or_default().to_string();
+    let (arn, token, step) = (
+        field("SecretId"),
+        field("ClientRequestToken"),
+        field("Step"),
+    );
+    let rotator = Rotator {
+        ctx,
+        caller: Caller::rotation_service(account, region, function_name),
+        engine,
+        strategy,
+        function,
+        arn,
+        token,
+    };
+    rotator.run(&step).await
+}
+
+struct Rotator<'a> {
+    ctx: &'a Ctx,
+    caller: Caller,
+    engine: DbEngine,
+    strategy: RotationStrategy,
+    function: &'a FunctionConfig,
+    arn: String,
+    token: String,
+}
+
+impl Rotator<'_> {
+    /// The templates' handler: check the version is the pending one, then run the step.
+    async fn run(&self, step: &str) -> StepResult<()> {
+        let described = describe_secret(
+            self.ctx,
+            &self.caller,
+            SecretIdInput {
+                secret_id: Some(self.arn.clone()),
+            },
+        )
+        .await
+        .map_err(|e| api_error("DescribeSecret", e))?;
+        let (arn, token) = (&self.arn, &self.token);
+        if described.metadata.rotation_enabled == Some(false) {
+            return Err(format!("Secret {arn} is not enabled for rotation"));
+        }
+        let stages = described
+            .version_ids_to_stages
+            .as_ref()
+            .and_then(|m| m.get(token))
+            .ok_or_else(|| {
+                format!("Secret version {token} has no stage for rotation of secret {arn}.")
+            })?;
+        if stages.iter().any(|s| s == AWSCURRENT) {
+            tracing::info!(secret = %arn, %token, "version already marked as AWSCURRENT");
+            return Ok(());
+        }
+        if !stages.iter().any(|s| s == AWSPENDING) {
+            return Err(format!(
+                "Secret version {token} not set as AWSPENDING for rotation of secret {arn}."
+            ));
+        }
+        match step {
+            "createSecret" => self.create().await,
+            "setSecret" => match self.strategy {
+                RotationStrategy::Single => self.set_single().await,
+                RotationStrategy::Alternating => self.set_alternating().await,
+            },
+            "testSecret" => self.test().await,
+            "finishSecret" => self.finish(described.version_ids_to_stages.as_ref()).await,
+            other => Err(format!("Invalid step parameter {other} for secret {arn}")),
+        }
+    }
+
+    /// A stage of this secret (or another, for the master secret); `None` if it has no value.
+    async fn read(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        version_id: Option<&str>,
+    ) -> StepResult<Option<DbSecret>> {
+        let read = get_secret_value(
+            self.ctx,
+            &self.caller,
+            GetSecretValueInput {
+                secret_id: Some(secret_id.to_string()),
+                version_id: version_id.map(str::to_string),
+                version_stage: Some(stage.to_string()),
+            },
+        )
+        .await;
+        match read {
+            Ok(out) => DbSecret::parse(
+                out.secret_string.as_deref().unwrap_or_default(),
+                self.engine,
+            )
+            .map(Some),
+            Err(e) if e.code == ErrorCode::ResourceNotFound => Ok(None),
+            Err(e) => Err(api_error("GetSecretValue", e)),
+        }
+    }
+
+    async fn current(&self) -> StepResult<DbSecret> {
+        self.read(&self.arn, AWSCURRENT, None)
+            .await?
+            .ok_or_else(|| format!("Secret {} has no AWSCURRENT value", self.arn))
+    }
+
+    async fn pending(&self) -> StepResult<Option<DbSecret>> {
+        self.read(&self.arn, AWSPENDING, Some(&self.token)).await
+    }
+
+    /// createSecret: a copy of the current value with a new password (and, alternating, the
+    /// other user name), stored as the pending version — unless it already has a value.
+    async fn create(&self) -> StepResult<()> {
+        let current = self.current().await?;
+        if self.pending().await?.is_some() {
+            tracing::info!(secret = %self.arn, "createSecret: pending value already exists");
+            return Ok(());
+        }
+        let mut new = current.clone();
+        if self.strategy == RotationStrategy::Alternating {
+            let other = alternate_user(current.str("username"));
+            let limit = self.username_limit();
+            if other.chars().count() > limit {
+                return Err(format!(
+                    "Unable to clone user, username length with _clone appended would exceed {limit} characters"
+                ));
+            }
+            new.set("username", other);
+        }
+        new.set("password", self.new_password()?);
+        put_secret_value(
+            self.ctx,
+            &self.caller,
+            PutSecretValueInput {
+                secret_id: Some(self.arn.clone()),
+                client_request_token: Some(self.token.clone()),
+                secret_string: Some(new.to_json()),
+                version_stages: Some(vec![AWSPENDING.to_string()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| api_error("PutSecretValue", e))?;
+        Ok(())
+    }
+
+    /// setSecret, single user: the user changes its own password, logged in with the current
+    /// (or else the previous) credentials.
+    async fn set_single(&self) -> StepResult<()> {
+        let pending = self.require_pending().await?;
+        if self.can_login(&pending).await {
+            tracing::info!(secret = %self.arn, "setSecret: pending credentials already work");
+            return Ok(());
+        }
+        let current = self.current().await?;
+        same_user_and_host(&pending, &current)?;
+        let mut session = self.login(&current).await.ok();
+        if session.is_none() {
+            if let Some(mut previous) = self.read(&self.arn, AWSPREVIOUS, None).await? {
+                same_user_and_host(&pending, &previous)?;
+                // The previous value inherits the current one's TLS choice, as in the templates.
+                previous.copy_key("ssl", &current);
+                session = self.login(&previous).await.ok();
+            }
+        }
+        let session = session.ok_or_else(|| {
+            format!(
+                "setSecret: Unable to log into database with previous, current, or pending secret of secret arn {}",
+                self.arn
+            )
+        })?;
+        session
+            .set_own_password(pending.str("username"), pending.str("password"))
+            .await?;
+        session.close().await;
+        tracing::info!(secret = %self.arn, user = pending.str("username"), "setSecret: password changed");
+        Ok(())
+    }
+
+    /// setSecret, alternating users: the master creates the other user if needed (with the
+    /// current user's grants) and sets its password.
+    async fn set_alternating(&self) -> StepResult<()> {
+        let pending = self.require_pending().await?;
+        if self.can_login(&pending).await {
+            tracing::info!(secret = %self.arn, "setSecret: pending credentials already work");
+            return Ok(());
+        }
+        let current = self.current().await?;
+        let (user, other) = (current.str("username"), pending.str("username"));
+        if alternate_user(user) != other {
+            return Err(format!(
+                "Attempting to modify user {other} other than current user or clone {user}"
+            ));
+        }
+        if pending.str("host") != current.str("host") {
+            return Err(format!(
+                "Attempting to modify user for host {} other than current host {}",
+                pending.str("host"),
+                current.str("host")
+            ));
+        }
+        // The current credentials must work: a confused deputy guard, as in the templates.
+        self.login(&current).await.map_err(|e| {
+            format!(
+                "setSecret: Unable to log into database using current credentials for secret {}: {e}",
+                self.arn
+            )
+        })?.close().await;
+        let master_arn = current.str("masterarn");
+        if master_arn.is_empty() {
+            return Err(format!(
+                "Secret {} has no masterarn: alternating-users rotation needs the master secret",
+                self.arn
+            ));
+        }
+        let mut master = self
+            .read(master_arn, AWSCURRENT, None)
+            .await?
+            .ok_or_else(|| format!("Master secret {master_arn} has no AWSCURRENT value"))?;
+        if master.str("host") != current.str("host") {
+            return Err(format!(
+                "Current database host {} is not the same host as master {}",
+                current.str("host"),
+                master.str("host")
+            ));
+        }
+        master.copy_key("dbname", &current);
+        let session = self.login(&master).await.map_err(|e| {
+            format!(
+                "setSecret: Unable to log into database using credentials in master secret {master_arn}: {e}"
+            )
+        })?;
+        session
+            .set_user_password_like(user, other, pending.str("password"))
+            .await?;
+        session.close().await;
+        tracing::info!(secret = %self.arn, user = other, "setSecret: alternate user ready");
+        Ok(())
+    }
+
+    /// testSecret: the pending credentials log in and run a query.
+    async fn test(&self) -> StepResult<()> {
+        let pending = self.require_pending().await?;
+        let session = self.login(&pending).await.map_err(|e| {
+            format!(
+                "testSecret: Unable to log into database with pending secret of secret ARN {}: {e}",
+                self.arn
+            )
+        })?;
+        let checked = session.check().await;
+        session.close().await;
+        checked
+    }
+
+    /// finishSecret: AWSCURRENT moves to the new version (AWSPREVIOUS follows by itself).
+    async fn finish(
+        &self,
+        stages: Option<&std::collections::BTreeMap<String, Vec<String>>>,
+    ) -> StepResult<()> {
+        let current = stages.and_then(|m| {
+            m.iter()
+                .find(|(_, s)| s.iter().any(|l| l == AWSCURRENT))
+                .map(|(id, _)| id.clone())
+        });
+        if current.as_deref() == Some(self.token.as_str()) {
+            return Ok(());
+        }
+        update_secret_version_stage(
+            self.ctx,
+            &self.caller,
+            UpdateSecretVersionStageInput {
+                secret_id: Some(self.arn.clone()),
+                version_stage: Some(AWSCURRENT.to_string()),
+                move_to_version_id: Some(self.token.clone()),
+                remove_from_version_id: current,
+            },
+        )
+        .await
+        .map_err(|e| api_error("UpdateSecretVersionStage", e))?;
+        Ok(())
+    }
+
+    async fn require_pending(&self) -> StepResult<DbSecret> {
+        self.pending().await?.ok_or_else(|| {
+            format!(
+                "Secrets Manager can't find the specified secret value for VersionId: {}",
+                self.token
+            )
+        })
+    }
+
+    async fn login(&self, secret: &DbSecret) -> StepResult<Session> {
+        let target = secret.target(self.engine)?;
+        match self.engine {
+            DbEngine::Postgres => postgres::connect(&target).await.map(Session::Postgres),
+            DbEngine::Mysql | DbEngine::Mariadb => {
+                mysql::connect(&target).await.map(Session::Mysql)
+            }
+        }
+    }
+
+    async fn can_login(&self, secret: &DbSecret) -> bool {
+        match self.login(secret).await {
+            Ok(session) => {
+                session.close().await;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The templates' environment variables, from the function's `env`.
+    fn setting(&self, name: &str) -> Option<&str> {
+        self.function.env.get(name).map(String::as_str)
+    }
+
+    fn flag(&self, name: &str, default: bool) -> bool {
+        self.setting(name)
+            .map_or(default, |v| v.eq_ignore_ascii_case("true"))
+    }
+
+    fn username_limit(&self) -> usize {
+        match self.engine {
+            DbEngine::Postgres => 63,
+            DbEngine::Mariadb => 80,
+            DbEngine::Mysql => self
+                .setting("USERNAME_CHARACTER_LIMIT")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(16),
+        }
+    }
+
+    /// A password from GetRandomPassword's generator with the templates' defaults: 32
+    /// characters, each class, none of the characters that break connection strings.
+    fn new_password(&self) -> StepResult<String> {
+        let default_excluded = match self.engine {
+            DbEngine::Postgres => ":/@\"'\\",
+            DbEngine::Mysql | DbEngine::Mariadb => "/@\"'\\",
+        };
+        let rules = PasswordRules {
+            length: self
+                .setting("PASSWORD_LENGTH")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(32),
+            exclude_characters: self
+                .setting("EXCLUDE_CHARACTERS")
+                .unwrap_or(default_excluded)
+                .to_string(),
+            exclude_numbers: self.flag("EXCLUDE_NUMBERS", false),
+            exclude_punctuation: self.flag("EXCLUDE_PUNCTUATION", false),
+            exclude_uppercase: self.flag("EXCLUDE_UPPERCASE", false),
+            exclude_lowercase: self.flag("EXCLUDE_LOWERCASE", false),
+            include_space: false,
+            require_each_included_type: self.flag("REQUIRE_EACH_INCLUDED_TYPE", true),
+        };
+        rules
+            .generate()
+            .map_err(|e| api_error("GetRandomPassword", e))
+    }
+}
+
+/// `user` ↔ `user_clone`.
+fn alternate_user(user: &str) -> String {
+    match user.strip_suffix("_clone") {
+        Some(original) => original.to_string(),
+        None => format!("{user}_clone"),
+    }
+}
+
+fn same_user_and_host(pending: &DbSecret, other: &DbSecret) -> StepResult<()> {
+    if pending.str("username") != other.str("username") {
+        return Err(format!(
+            "Attempting to modify user {} other than current user {}",
+            pending.str("username"),
+            other.str("username")
+        ));
+    }
+    if pending.str("host") != other.str("host") {
+        return Err(format!(
+            "Attempting to modify user for host {} other than current host {}",
+            pending.str("host"),
+            other.str("host")
+        ));
+    }
+    Ok(())
+}
+
+/// A database secret's JSON (spec/rotation.md §2.3), kept whole so that a rotation changes only
+/// `password` (and `username`) and carries every other key over.
+#[derive(Clone)]
+struct DbSecret(Map<String, Value>);
+
+/// Where and as whom to log in.
+pub(crate) struct Target {
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
+    dbname: Option<String>,
+}
+
+impl DbSecret {
+    fn parse(text: &str, engine: DbEngine) -> StepResult<DbSecret> {
+        let Ok(Value::Object(map)) = serde_json::from_str(text) else {
+            return Err("Invalid secret value json".into());
+        };
+        let secret = DbSecret(map);
+        for field in ["host", "username", "password", "engine"] {
+            if secret.0.get(field).and_then(Value::as_str).is_none() {
+                return Err(format!("{field} key is missing from secret JSON"));
+            }
+        }
+        let (supported, name): (&[&str], &str) = match engine {
+            DbEngine::Postgres => (&["postgres", "aurora-postgresql"], "postgres"),
+            DbEngine::Mysql => (&["mysql", "aurora-mysql"], "mysql"),
+            DbEngine::Mariadb => (&["mariadb"], "mariadb"),
+        };
+        if !supported.contains(&secret.str("engine")) {
+            return Err(format!(
+                "Database engine must be set to '{name}' in order to use this rotation lambda"
+            ));
+        }
+        Ok(secret)
+    }
+
+    fn str(&self, key: &str) -> &str {
+        self.0.get(key).and_then(Value::as_str).unwrap_or_default()
+    }
+
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), Value::String(value));
+    }
+
+    fn copy_key(&mut self, key: &str, from: &DbSecret) {
+        match from.0.get(key) {
+            Some(v) => self.0.insert(key.to_string(), v.clone()),
+            None => self.0.remove(key),
+        };
+    }
+
+    fn to_json(&self) -> String {
+        Value::Object(self.0.clone()).to_string()
+    }
+
+    /// The login this secret describes. `ssl`: absent or false → a plain connection (the
+    /// templates try TLS first and fall back); true → TLS, which the built-in rotators do not
+    /// speak yet, so they say so instead of silently downgrading.
+    fn target(&self, engine: DbEngine) -> StepResult<Target> {
+        let tls_required = match self.0.get("ssl") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+            _ => false,
+        };
+        if tls_required {
+            return Err("the secret asks for \"ssl\": true, but secretsd's built-in rotators do not support TLS connections yet; set \"ssl\": false or use a python rotation function".into());
+        }
+        let default_port = match engine {
+            DbEngine::Postgres => 5432,
+            DbEngine::Mysql | DbEngine::Mariadb => 3306,
+        };
+        let port = match self.0.get("port") {
+            None | Some(Value::Null) => default_port,
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or("invalid port")?,
+            Some(Value::String(s)) => s.parse().map_err(|_| format!("invalid port {s}"))?,
+            Some(_) => return Err("invalid port".into()),
+        };
+        let dbname = match self.0.get("dbname").and_then(Value::as_str) {
+            Some(db) => Some(db.to_string()),
+            None if engine == DbEngine::Postgres => Some("postgres".into()),
+            None => None,
+        };
+        Ok(Target {
+            host: self.str("host").to_string(),
+            port,
+            user: self.str("username").to_string(),
+            password: self.str("password").to_string(),
+            dbname,
+        })
+    }
+}
+
+/// A logged-in connection to either family.
+enum Session {
+    Postgres(postgres::Session),
+    Mysql(mysql::Session),
+}
+
+impl Session {
+    async fn check(&self) -> StepResult<()> {
+        match self {
+            Session::Postgres(s) => s.check().await,
+            Session::Mysql(s) => s.check().await,
+        }
+    }
+
+    async fn set_own_password(&self, user: &str, password: &str) -> StepResult<()> {
+        match self {
+            Session::Postgres(s) => s.set_password(user, password).await,
+            Session::Mysql(s) => s.set_own_password(password).await,
+        }
+    }
+
+    /// As the master: make `user` exist with `model`'s grants (or role membership) and set its
+    /// password.
+    async fn set_user_password_like(
+        &self,
+        model: &str,
+        user: &str,
+        password: &str,
+    ) -> StepResult<()> {
+        match self {
+            Session::Postgres(s) => s.ensure_member_of(model, user, password).await,
+            Session::Mysql(s) => s.ensure_user_like(model, user, password).await,
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Session::Postgres(s) => s.close(),
+            Session::Mysql(s) => s.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_alternate() {
+        assert_eq!(alternate_user("app"), "app_clone");
+        assert_eq!(alternate_user("app_clone"), "app");
+        assert_eq!(alternate_user("_clone"), "");
+    }
+
+    #[test]
+    fn secrets_are_checked_like_the_templates() {
+        let ok = r#"{"engine":"postgres","host":"h","username":"u","password":"p","port":"5433","extra":1}"#;
+        let s = DbSecret::parse(ok, DbEngine::Postgres).unwrap();
+        let t = s.target(DbEngine::Postgres).unwrap();
+        assert_eq!((t.port, t.dbname.as_deref()), (5433, Some("postgres")));
+        assert!(DbSecret::parse(ok, DbEngine::Mysql)
+            .err()
+            .unwrap()
+            .contains("'mysql'"));
+        let no_host = r#"{"engine":"mariadb","username":"u","password":"p"}"#;
+        assert_eq!(
+            DbSecret::parse(no_host, DbEngine::Mariadb).err().unwrap(),
+            "host key is missing from secret JSON"
+        );
+        let tls = r#"{"engine":"mariadb","host":"h","username":"u","password":"p","ssl":"true"}"#;
+        let s = DbSecret::parse(tls, DbEngine::Mariadb).unwrap();
+        assert!(s.target(DbEngine::Mariadb).is_err());
+    }
+}
