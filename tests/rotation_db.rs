@@ -657,3 +657,250 @@ async fn passwords_made_of_quotes_and_backslashes_are_set_exactly() {
     }
     server.shutdown().await;
 }
+
+/// A PostgreSQL login role and its secret, for the schedule tests.
+async fn pg_secret(sm: &Client, prefix: &str) -> (String, String) {
+    let db = pg();
+    let user = unique(prefix);
+    pg_master(&db)
+        .await
+        .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'"))
+        .await
+        .unwrap();
+    let arn = create_secret(
+        sm,
+        &format!("db/{user}"),
+        &json!({"engine": "postgres", "host": "127.0.0.1", "port": db.port, "username": user,
+                "password": "initial-pw"}),
+    )
+    .await;
+    (arn, user)
+}
+
+fn epoch(text: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .timestamp()
+}
+
+async fn set_clock(server: &TestServer, at: &str) {
+    admin(
+        server,
+        "POST",
+        "/_secretsd/clock",
+        &format!(r#"{{"epoch_seconds": {}}}"#, epoch(at)),
+    )
+    .await;
+}
+
+async fn next_rotation(sm: &Client, arn: &str) -> i64 {
+    sm.describe_secret()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap()
+        .next_rotation_date()
+        .expect("NextRotationDate")
+        .secs()
+}
+
+/// Moves the clock to `at` and returns the names of the rotation events it caused.
+async fn events_after_moving_to(server: &TestServer, arn: &str, at: &str) -> Vec<String> {
+    let seen = event_count(server, arn).await;
+    set_clock(server, at).await;
+    let mut names = Vec::new();
+    // A rotation the clock starts is recorded at once (the clock change runs the scheduler);
+    // if none has started after half a second, none will.
+    for round in 0..300 {
+        if round == 50 && names.is_empty() {
+            break;
+        }
+        names = rotation_events(server, arn).await[seen..]
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_string())
+            .collect();
+        if names
+            .iter()
+            .any(|n| n == "RotationSucceeded" || n == "RotationFailed")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    names
+}
+
+/// Waits for the RotateImmediately=false probe started after the first `seen` events to pass.
+async fn wait_for_test_rotation(server: &TestServer, arn: &str, seen: usize) {
+    for _ in 0..1500 {
+        let events = rotation_events(server, arn).await;
+        let names: Vec<&str> = events[seen..]
+            .iter()
+            .map(|e| e["event"].as_str().unwrap())
+            .collect();
+        match names.last() {
+            Some(&"TestRotationSucceeded") => return,
+            Some(&"TestRotationFailed") => panic!("test rotation failed: {events:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    panic!("the test rotation did not end within 15 s");
+}
+
+#[tokio::test]
+async fn cron_schedules_rotate_inside_their_windows_only() {
+    let server = start().await;
+    let sm = client(&server);
+    let (arn, user) = pg_secret(&sm, "cron").await;
+    set_clock(&server, "2027-01-10T12:00:00Z").await;
+    let seen = event_count(&server, &arn).await;
+    sm.rotate_secret()
+        .secret_id(&arn)
+        .rotation_lambda_arn(PG_SINGLE)
+        .rotate_immediately(false)
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .schedule_expression("cron(0 16 1,15 * ? *)")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // RotateImmediately=false only tests the current credentials.
+    wait_for_test_rotation(&server, &arn, seen).await;
+    let names: Vec<String> = rotation_events(&server, &arn).await[seen..]
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["TestRotationStarted", "TestRotationSucceeded"]);
+    assert_eq!(
+        current_value(&sm, &arn, "AWSCURRENT").await["password"],
+        "initial-pw"
+    );
+    // The next window is the 15th, 16:00 to the end of the day.
+    assert_eq!(
+        next_rotation(&sm, &arn).await,
+        epoch("2027-01-15T23:59:59Z")
+    );
+    assert!(
+        events_after_moving_to(&server, &arn, "2027-01-15T15:59:00Z")
+            .await
+            .is_empty()
+    );
+    let names = events_after_moving_to(&server, &arn, "2027-01-15T16:00:00Z").await;
+    assert_eq!(names, ["RotationStarted", "RotationSucceeded"]);
+    let rotated = current_value(&sm, &arn, "AWSCURRENT").await;
+    assert_ne!(rotated["password"], "initial-pw");
+    pg_login(pg().port, &user, rotated["password"].as_str().unwrap())
+        .await
+        .expect("the scheduled rotation's password works");
+    assert_eq!(
+        next_rotation(&sm, &arn).await,
+        epoch("2027-02-01T23:59:59Z")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_and_day_schedules_rotate_when_due() {
+    let server = start().await;
+    let sm = client(&server);
+    let (arn, _) = pg_secret(&sm, "rate").await;
+    set_clock(&server, "2027-03-10T12:30:00Z").await;
+    let seen = event_count(&server, &arn).await;
+    sm.rotate_secret()
+        .secret_id(&arn)
+        .rotation_lambda_arn(PG_SINGLE)
+        .rotate_immediately(false)
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .schedule_expression("rate(4 hours)")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_for_test_rotation(&server, &arn, seen).await;
+    // Hour windows start on the hour: 16:00, one hour long.
+    assert_eq!(
+        next_rotation(&sm, &arn).await,
+        epoch("2027-03-10T16:59:59Z")
+    );
+    assert!(
+        events_after_moving_to(&server, &arn, "2027-03-10T15:59:59Z")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        events_after_moving_to(&server, &arn, "2027-03-10T16:00:00Z").await,
+        ["RotationStarted", "RotationSucceeded"]
+    );
+    assert_eq!(
+        next_rotation(&sm, &arn).await,
+        epoch("2027-03-10T20:59:59Z")
+    );
+
+    // Switching to days rotates at once (RotateImmediately defaults to true), then on the
+    // second UTC day after.
+    rotate(&server, &sm, &arn, PG_SINGLE).await.unwrap();
+    let seen = event_count(&server, &arn).await;
+    sm.rotate_secret()
+        .secret_id(&arn)
+        .rotate_immediately(false)
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_for_test_rotation(&server, &arn, seen).await;
+    assert_eq!(
+        next_rotation(&sm, &arn).await,
+        epoch("2027-03-12T23:59:59Z")
+    );
+    assert!(
+        events_after_moving_to(&server, &arn, "2027-03-11T23:00:00Z")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        events_after_moving_to(&server, &arn, "2027-03-12T00:00:00Z").await,
+        ["RotationStarted", "RotationSucceeded"]
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_rotate_secret_calls_at_once_start_one_rotation() {
+    let server = start().await;
+    let sm = client(&server);
+    let (arn, _) = pg_secret(&sm, "race").await;
+    let call = || {
+        sm.rotate_secret()
+            .secret_id(&arn)
+            .rotation_lambda_arn(PG_SINGLE)
+            .send()
+    };
+    let (a, b) = tokio::join!(call(), call());
+    let (won, lost) = match (a, b) {
+        (Ok(won), Err(lost)) | (Err(lost), Ok(won)) => (won, lost),
+        (a, b) => panic!("exactly one call should start a rotation: {a:?} / {b:?}"),
+    };
+    let (code, message) = error_of::<(), _>(Err(lost));
+    assert_eq!(code, "InvalidRequestException");
+    assert_eq!(
+        message,
+        "A previous rotation isn't complete. That rotation will be reattempted."
+    );
+    let token = won.version_id().unwrap();
+    wait_for(&server, &arn, token, 0).await.unwrap();
+    let started = rotation_events(&server, &arn)
+        .await
+        .iter()
+        .filter(|e| e["event"] == "RotationStarted")
+        .count();
+    assert_eq!(started, 1);
+    server.shutdown().await;
+}
