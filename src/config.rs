@@ -283,10 +283,11 @@ fn check_functions(
                 ))
             }
             FunctionKind::Webhook
-                if f.url.as_deref().is_none_or(|u| !u.starts_with("http://")) =>
+                if f.url.as_deref().is_none_or(|u| !u.starts_with("http://"))
+                    || f.hmac_secret.as_deref().is_none_or(str::is_empty) =>
             {
                 return Err(format!(
-                    "function {name}: kind \"webhook\" needs url = \"http://host:port/path\""
+                    "function {name}: kind \"webhook\" needs url = \"http://host:port/path\" and hmac_secret = \"…\" (the key of the X-Signature header)"
                 ))
             }
             FunctionKind::Exec if f.command.is_empty() => {
@@ -365,6 +366,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(py.functions["p"].kind, FunctionKind::Python);
+        // A template name needs no engine or strategy; any other builtin does.
+        let builtin = with_file(
+            "[functions.SecretsManagerRDSMariaDBRotationMultiUser]\nkind = \"builtin\"\nenv = { PASSWORD_LENGTH = \"40\" }\n",
+        )
+        .unwrap();
+        let f = &builtin.functions["SecretsManagerRDSMariaDBRotationMultiUser"];
+        assert_eq!(f.engine, Some(DbEngine::Mariadb));
+        assert_eq!(f.strategy, Some(RotationStrategy::Alternating));
+        assert!(with_file("[functions.x]\nkind = \"builtin\"\nengine = \"postgres\"\n").is_err());
+        assert!(with_file(
+            "[functions.x]\nkind = \"builtin\"\nengine = \"oracle\"\nstrategy = \"single\"\n"
+        )
+        .is_err());
+        assert!(with_file("[functions.x]\nkind = \"webhook\"\nurl = \"http://h/r\"\n").is_err());
+        assert!(with_file(
+            "[functions.x]\nkind = \"webhook\"\nurl = \"https://h/r\"\nhmac_secret = \"k\"\n"
+        )
+        .is_err());
+        assert!(with_file(
+            "[functions.x]\nkind = \"webhook\"\nurl = \"http://h/r\"\nhmac_secret = \"k\"\n"
+        )
+        .is_ok());
     }
 
     #[test]
