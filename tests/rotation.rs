@@ -187,3 +187,68 @@ async fn rotation_rules_are_validated() {
     let (code, _) = error_of(sm.cancel_rotate_secret().secret_id("v").send().await);
     assert_eq!(code, "InvalidRequestException");
 }
+
+#[tokio::test]
+async fn a_step_that_times_out_is_killed_with_everything_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("sleeper.pid");
+    let server = start_with_config(&format!(
+        "[functions.hangs]\nkind = \"exec\"\ncommand = [\"sh\", \"-c\", \"sleep 300 & echo $! > {}; wait\"]\ntimeout_s = 1\n",
+        pid_file.display()
+    ))
+    .await;
+    let sm = client(&server);
+    sm.create_secret()
+        .name("slow")
+        .secret_string("v")
+        .send()
+        .await
+        .unwrap();
+    let out = sm
+        .rotate_secret()
+        .secret_id("slow")
+        .rotation_lambda_arn("arn:aws:lambda:us-east-1:000000000000:function:hangs")
+        .send()
+        .await
+        .unwrap();
+    let arn = out.arn().unwrap();
+    let mut detail = None;
+    for _ in 0..300 {
+        let status = admin(
+            &server,
+            "GET",
+            &format!("/_secretsd/rotations?secret={arn}"),
+            "",
+        )
+        .await;
+        if let Some(e) = status["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"] == "RotationFailed")
+        {
+            detail = e["detail"].as_str().map(str::to_string);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        detail.as_deref(),
+        Some("Error when executing lambda arn:aws:lambda:us-east-1:000000000000:function:hangs during createSecret step: Task timed out after 1 seconds")
+    );
+    // The shell's background sleep went with it: no orphan keeps running.
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let proc_dir = format!("/proc/{}", pid.trim());
+    let mut gone = false;
+    for _ in 0..100 {
+        let state = std::fs::read_to_string(format!("{proc_dir}/stat")).unwrap_or_default();
+        // Gone, or a zombie waiting for init to reap it.
+        if state.is_empty() || state.split_whitespace().nth(2) == Some("Z") {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the step's child {pid} still runs");
+    server.shutdown().await;
+}

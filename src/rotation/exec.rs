@@ -91,17 +91,26 @@ pub async fn invoke(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
+        // Its own process group, so a timeout also stops whatever the step started.
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let group = child.id();
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(event.to_string().as_bytes()).await;
     }
     let timeout = Duration::from_secs(function.timeout_s);
     match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Err(_) => Err(format!(
-            "Task timed out after {} seconds",
-            function.timeout_s
-        )),
+        Err(_) => {
+            if let Some(pgid) = group.and_then(|id| libc::pid_t::try_from(id).ok()) {
+                // SAFETY: killpg only sends a signal; the group is the one this step created.
+                unsafe { libc::killpg(pgid, libc::SIGKILL) };
+            }
+            Err(format!(
+                "Task timed out after {} seconds",
+                function.timeout_s
+            ))
+        }
         Ok(Err(e)) => Err(format!("cannot wait for {program}: {e}")),
         Ok(Ok(output)) if output.status.success() => Ok(()),
         Ok(Ok(output)) => {

@@ -202,7 +202,9 @@ impl Rotator<'_> {
         }
         let current = self.current().await?;
         same_user_and_host(&pending, &current)?;
-        let mut session = self.login(&current).await.ok();
+        let current_login = self.login(&current).await;
+        let why = current_login.as_ref().err().cloned().unwrap_or_default();
+        let mut session = current_login.ok();
         if session.is_none() {
             if let Some(mut previous) = self.read(&self.arn, AWSPREVIOUS, None).await? {
                 same_user_and_host(&pending, &previous)?;
@@ -211,9 +213,10 @@ impl Rotator<'_> {
                 session = self.login(&previous).await.ok();
             }
         }
+        // The template's words, then why the current credentials were refused.
         let session = session.ok_or_else(|| {
             format!(
-                "setSecret: Unable to log into database with previous, current, or pending secret of secret arn {}",
+                "setSecret: Unable to log into database with previous, current, or pending secret of secret arn {} ({why})",
                 self.arn
             )
         })?;
