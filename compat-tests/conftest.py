@@ -60,6 +60,9 @@ class SecretsdProcess:
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
             if ready:
                 line = self.proc.stdout.readline()
+                if not line:  # it exited before it was ready
+                    self.proc.wait(timeout=10)
+                    raise RuntimeError(f"secretsd exited with {self.proc.returncode}: {self.log()}")
                 expected = f"secretsd listening on http://127.0.0.1:{port} (data: {self.data_dir})"
                 assert line.strip() == expected, line
                 self.url = f"http://127.0.0.1:{port}"

@@ -229,6 +229,18 @@ fn storage_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("storage: {e}"))
 }
 
+/// A start-up error in one line. A damaged log is refused rather than half-read: serving
+/// from it could return stale or missing data as if it were current.
+fn open_error(dir: &std::path::Path, e: sled::Error) -> String {
+    match e {
+        sled::Error::Corruption { .. } => format!(
+            "the store in {} is damaged (sled reports corrupted data) and was not opened; restore the data dir from a backup or move it aside",
+            dir.display()
+        ),
+        other => format!("cannot open store in {}: {other}", dir.display()),
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store. Errors are one readable line for the operator.
     pub fn open(location: &Location, master_key: Option<MasterKey>) -> Result<Store, String> {
@@ -256,7 +268,7 @@ impl Store {
                     .path(dir.join("db"))
                     .cache_capacity(CACHE_BYTES)
                     .open()
-                    .map_err(|e| format!("cannot open store in {}: {e}", dir.display()))?;
+                    .map_err(|e| open_error(dir, e))?;
                 (db, master, true)
             }
         };
