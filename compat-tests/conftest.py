@@ -50,7 +50,8 @@ class SecretsdProcess:
         port = free_port()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir, "--log-level", "warn", *self.extra_args],
+                [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir,
+                 *([] if "--log-level" in self.extra_args else ["--log-level", "warn"]), *self.extra_args],
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,

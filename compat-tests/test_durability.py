@@ -1,6 +1,7 @@
 """Durability of the release binary: a restart, and a kill -9 right after acknowledged writes,
 lose nothing (ARCHITECTURE invariant 3)."""
 
+import base64
 import concurrent.futures
 import uuid
 
@@ -142,3 +143,43 @@ def test_kill_9_keeps_every_kind_of_acknowledged_change(tmp_path):
         assert other.get_secret_value(SecretId=other_arn)["SecretString"] == "other account"
     finally:
         proc.stop()
+
+
+def encodings(marker: bytes):
+    """The marker as it could sit in a file: raw, hex, and base64 at each of the three byte
+    alignments (a base64 run inside a longer value only contains the aligned middle part)."""
+    forms = {"raw": marker, "hex": marker.hex().encode(), "HEX": marker.hex().upper().encode()}
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + marker)
+        forms[f"base64+{shift}"] = encoded[4:-4]
+    return forms
+
+
+def test_markers_reach_neither_the_disk_nor_the_logs_in_any_encoding(tmp_path):
+    markers = {
+        "string": ("marker-string-" + uuid.uuid4().hex).encode(),
+        "binary": b"\x01marker-binary-" + uuid.uuid4().hex.encode() + b"\xff",
+        "put": ("marker-put-" + uuid.uuid4().hex).encode(),
+        "update": ("marker-update-" + uuid.uuid4().hex).encode(),
+    }
+    proc = SecretsdProcess(tmp_path / "data", ["--log-level", "trace"]).start()
+    try:
+        sm = client(proc.url)
+        sm.create_secret(Name="m/string", SecretString=markers["string"].decode())
+        sm.create_secret(Name="m/binary", SecretBinary=markers["binary"])
+        sm.put_secret_value(SecretId="m/string", SecretString=markers["put"].decode())
+        sm.update_secret(SecretId="m/binary", SecretString=markers["update"].decode())
+        for name in ("m/string", "m/binary"):
+            sm.get_secret_value(SecretId=name)
+        sm.batch_get_secret_value(SecretIdList=["m/string", "m/binary"])
+        password = sm.get_random_password()["RandomPassword"].encode()
+    finally:
+        proc.stop()
+    markers["random password"] = password
+    files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()] + [proc.log_path]
+    assert proc.log_path.stat().st_size > 1000, "the trace log should have recorded the calls"
+    for path in files:
+        content = path.read_bytes()
+        for what, marker in markers.items():
+            for form, needle in encodings(marker).items():
+                assert needle not in content, f"{what} found as {form} in {path}"

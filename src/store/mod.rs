@@ -638,3 +638,67 @@ impl SecretTxn<'_> {
         self.write(Some(new))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn secret(name: &str, versions: &[&str]) -> Secret {
+        Secret {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+            name: name.into(),
+            arn: format!("arn:aws:secretsmanager:us-east-1:000000000000:secret:{name}-AbCdEf"),
+            versions: versions
+                .iter()
+                .map(|id| Version {
+                    id: id.to_string(),
+                    created_ms: 0,
+                    last_accessed_ms: None,
+                    stages: Vec::new(),
+                    kms_key_id: None,
+                    has_value: true,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn text(value: SecretValue) -> String {
+        match value {
+            SecretValue::String(s) => s,
+            SecretValue::Binary(_) => panic!("a binary value"),
+        }
+    }
+
+    /// ARCHITECTURE invariant 4: a value sealed for one (secret, version) never opens as another,
+    /// even when its bytes are copied there inside the store.
+    #[tokio::test]
+    async fn ciphertext_moved_to_another_version_or_secret_does_not_open() {
+        let store = Store::open(&Location::InMemory, None).unwrap();
+        let a = secret("a", &["v1", "v2"]);
+        let b = secret("b", &["v1"]);
+        for (s, values) in [
+            (&a, vec![("v1", "alpha-1"), ("v2", "alpha-2")]),
+            (&b, vec![("v1", "beta-1")]),
+        ] {
+            let mut txn = store.begin(&s.key()).await.unwrap();
+            for (id, value) in values {
+                txn.put_value(s, id, &SecretValue::String(value.into()));
+            }
+            txn.commit(Some(s)).await.unwrap();
+        }
+        assert_eq!(text(store.read_value(&a, &a.versions[1]).unwrap()), "alpha-2");
+        assert_eq!(text(store.read_value(&b, &b.versions[0]).unwrap()), "beta-1");
+
+        let sealed = store.db.get(value_key(&a.key(), "v1")).unwrap().unwrap();
+        store.db.insert(value_key(&a.key(), "v2"), sealed.clone()).unwrap();
+        store.db.insert(value_key(&b.key(), "v1"), sealed).unwrap();
+        for (s, version) in [(&a, &a.versions[1]), (&b, &b.versions[0])] {
+            let err = store.read_value(s, version).unwrap_err();
+            assert_eq!(err.code, ErrorCode::DecryptionFailure, "{}", s.name);
+        }
+        assert_eq!(text(store.read_value(&a, &a.versions[0]).unwrap()), "alpha-1");
+    }
+}
