@@ -689,16 +689,28 @@ mod tests {
             }
             txn.commit(Some(s)).await.unwrap();
         }
-        assert_eq!(text(store.read_value(&a, &a.versions[1]).unwrap()), "alpha-2");
-        assert_eq!(text(store.read_value(&b, &b.versions[0]).unwrap()), "beta-1");
+        assert_eq!(
+            text(store.read_value(&a, &a.versions[1]).unwrap()),
+            "alpha-2"
+        );
+        assert_eq!(
+            text(store.read_value(&b, &b.versions[0]).unwrap()),
+            "beta-1"
+        );
 
         let sealed = store.db.get(value_key(&a.key(), "v1")).unwrap().unwrap();
-        store.db.insert(value_key(&a.key(), "v2"), sealed.clone()).unwrap();
+        store
+            .db
+            .insert(value_key(&a.key(), "v2"), sealed.clone())
+            .unwrap();
         store.db.insert(value_key(&b.key(), "v1"), sealed).unwrap();
         for (s, version) in [(&a, &a.versions[1]), (&b, &b.versions[0])] {
             let err = store.read_value(s, version).unwrap_err();
             assert_eq!(err.code, ErrorCode::DecryptionFailure, "{}", s.name);
         }
-        assert_eq!(text(store.read_value(&a, &a.versions[0]).unwrap()), "alpha-1");
+        assert_eq!(
+            text(store.read_value(&a, &a.versions[0]).unwrap()),
+            "alpha-1"
+        );
     }
 }
