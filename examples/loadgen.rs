@@ -151,17 +151,22 @@ fn body_for(op: &str, n: usize, secrets: usize) -> (String, Vec<u8>) {
     }
 }
 
-/// Requests a worker sends: until the deadline, or (for `create`) its share of the secrets.
-async fn worker(args: std::sync::Arc<Args>, deadline: Instant, index: usize) -> (Vec<u32>, u64) {
-    let authority = args.url.trim_start_matches("http://").to_string();
-    let stream = tokio::net::TcpStream::connect(&authority)
+async fn connect(authority: &str) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(authority)
         .await
         .expect("connect");
     stream.set_nodelay(true).ok();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .expect("handshake");
     tokio::spawn(conn);
+    sender
+}
+
+/// Requests a worker sends: until the deadline, or (for `create`) its share of the secrets.
+async fn worker(args: std::sync::Arc<Args>, deadline: Instant, index: usize) -> (Vec<u32>, u64) {
+    let authority = args.url.trim_start_matches("http://").to_string();
+    let mut sender = connect(&authority).await;
     let mut latencies = Vec::with_capacity(100_000);
     let mut errors = 0;
     let mut n = index;
@@ -177,7 +182,18 @@ async fn worker(args: std::sync::Arc<Args>, deadline: Instant, index: usize) -> 
         n += args.connections;
         let request = signed_request(&authority, &target, body);
         let started = Instant::now();
-        let response = sender.send_request(request).await.expect("request");
+        // Servers that close after each answer (moto's) get a new connection per request.
+        if sender.ready().await.is_err() {
+            sender = connect(&authority).await;
+        }
+        let response = match sender.send_request(request).await {
+            Ok(response) => response,
+            Err(_) => {
+                sender = connect(&authority).await;
+                errors += 1;
+                continue;
+            }
+        };
         let ok = response.status().is_success();
         let _ = response.into_body().collect().await;
         latencies.push(started.elapsed().as_micros() as u32);
