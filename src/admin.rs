@@ -6,6 +6,7 @@
 //! - `GET  /_secretsd/clock` → the server's time; `POST /_secretsd/clock` with
 //!   `{"advance_seconds": N}` or `{"epoch_seconds": T}` moves it (recovery windows, schedules)
 //! - `GET  /_secretsd/rotations?secret=<ARN>` → rotation configuration, job, attempts, events
+//! - `GET  /_secretsd/audit?since=<time>&limit=N` → audit records (CloudTrail's shape)
 
 use crate::api::{self, Ctx};
 use crate::error::ApiError;
@@ -51,6 +52,7 @@ pub async fn handle(
         }
         (&Method::GET, "/_secretsd/clock") => Ok(clock_state(ctx)),
         (&Method::GET, "/_secretsd/rotations") => rotations(ctx, query),
+        (&Method::GET, "/_secretsd/audit") => audit_records(ctx, query),
         (&Method::POST, "/_secretsd/clock") => set_clock(ctx, body).await,
         _ => {
             return json_response(
@@ -108,6 +110,35 @@ fn rotations(ctx: &Ctx, query: &str) -> Result<serde_json::Value, ApiError> {
             "detail": e.detail,
         })).collect::<Vec<_>>(),
     }))
+}
+
+/// `GET /_secretsd/audit?since=<RFC 3339 or epoch seconds>&limit=N`: audit records from that
+/// time on, oldest first (default: the last hour, 1,000 records).
+fn audit_records(ctx: &Ctx, query: &str) -> Result<serde_json::Value, ApiError> {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+            .map(crate::auth::sigv4::uri_decode)
+    };
+    let since_ms = match param("since") {
+        None => ctx.clock.now_millis() - 3_600_000,
+        Some(text) => match text.parse::<f64>() {
+            Ok(seconds) => (seconds * 1000.0) as i64,
+            Err(_) => chrono::DateTime::parse_from_rfc3339(&text)
+                .map(|t| t.timestamp_millis())
+                .map_err(|_| {
+                    ApiError::invalid_parameter(format!(
+                        "since={text} is neither RFC 3339 nor epoch seconds"
+                    ))
+                })?,
+        },
+    };
+    let limit = param("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(1000usize)
+        .min(100_000);
+    Ok(json!({ "Records": ctx.audit.since(since_ms, limit) }))
 }
 
 fn clock_state(ctx: &Ctx) -> serde_json::Value {

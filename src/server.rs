@@ -3,6 +3,7 @@
 
 use crate::admin;
 use crate::api::{self, Ctx};
+use crate::audit;
 use crate::auth::{self, credentials::Credentials, sigv4::SignedRequest};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -64,8 +65,13 @@ impl Server {
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
         let (rotation, rotation_receiver) = RotationHandle::channel();
+        let audit_dir = match &config.storage {
+            Location::Dir(dir) => Some(dir.clone()),
+            Location::InMemory => None,
+        };
         let ctx = Arc::new(Ctx {
             store,
+            audit: crate::audit::Audit::start(audit_dir)?,
             clock: Clock::default(),
             credentials: Credentials::new(config.auth, &config.account),
             functions: config.functions.clone(),
@@ -133,7 +139,7 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stopped: watch::R
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(conn) => conn,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
@@ -144,7 +150,7 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stopped: watch::R
                 };
                 let _ = stream.set_nodelay(true);
                 let ctx = ctx.clone();
-                let service = service_fn(move |req| handle(ctx.clone(), req));
+                let service = service_fn(move |req| handle(ctx.clone(), req, peer));
                 let connection = builder.serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
@@ -182,6 +188,7 @@ async fn sweep_deletions(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
 async fn handle(
     ctx: Arc<Ctx>,
     req: Request<Incoming>,
+    peer: SocketAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -191,7 +198,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let mut response = route(&ctx, req).await;
+    let mut response = route(&ctx, req, peer, &request_id).await;
     let headers = response.headers_mut();
     if let Ok(id) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amzn-requestid", id);
@@ -213,7 +220,12 @@ async fn handle(
     Ok(response)
 }
 
-async fn route(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn route(
+    ctx: &Ctx,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     if admin::is_admin_path(&path) {
         let method = req.method().clone();
@@ -223,7 +235,7 @@ async fn route(ctx: &Ctx, req: Request<Incoming>) -> Response<Full<Bytes>> {
             Err(e) => protocol::error_response(&e),
         };
     }
-    match api_request(ctx, req).await {
+    match api_request(ctx, req, peer, request_id).await {
         Ok(body) => protocol::success_response(body),
         Err(e) => protocol::error_response(&e),
     }
@@ -266,8 +278,13 @@ async fn read_body(
     }
 }
 
-/// Authenticates and runs one Secrets Manager API call.
-async fn api_request(ctx: &Ctx, req: Request<Incoming>) -> Result<Bytes, ApiError> {
+/// Authenticates and runs one Secrets Manager API call, and records it in the audit trail.
+async fn api_request(
+    ctx: &Ctx,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    request_id: &str,
+) -> Result<Bytes, ApiError> {
     if req.method() != Method::POST {
         return Err(ApiError::new(
             ErrorCode::UnknownOperation,
@@ -292,13 +309,41 @@ async fn api_request(ctx: &Ctx, req: Request<Incoming>) -> Result<Bytes, ApiErro
         headers: &headers,
         body: &body,
     };
-    let caller = auth::authenticate(&ctx.credentials, &signed, chrono::Utc::now())?;
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let operation = Operation::from_target(target)
-        .ok_or_else(|| ApiError::new(ErrorCode::UnknownOperation, ""))?;
-    api::dispatch(ctx, &caller, operation, &body).await
+    let time_ms = ctx.clock.now_millis();
+    let caller = auth::authenticate(&ctx.credentials, &signed, chrono::Utc::now());
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let target = header("x-amz-target");
+    let result = match &caller {
+        Ok(caller) => match Operation::from_target(target) {
+            Some(operation) => api::dispatch(ctx, caller, operation, &body).await,
+            None => Err(ApiError::new(ErrorCode::UnknownOperation, "")),
+        },
+        Err(e) => Err(ApiError::new(e.code, e.message.clone())),
+    };
+    let identity = caller.as_ref().ok().map(|c| audit::Identity {
+        principal_arn: &c.principal_arn,
+        account: &c.account,
+        access_key_id: &c.access_key_id,
+    });
+    ctx.audit.api_call(audit::ApiCall {
+        time_ms,
+        operation: target.strip_prefix("secretsmanager.").unwrap_or(target),
+        region: caller.as_ref().map_or("", |c| c.region.as_str()),
+        identity,
+        source_ip: &peer.ip().to_string(),
+        user_agent: header("user-agent"),
+        request_id,
+        request: &body,
+        response: match &result {
+            Ok(answer) => Ok(answer),
+            Err(e) => Err((e.code.as_str(), &e.message)),
+        },
+    });
+    result
 }

@@ -34,6 +34,7 @@ use std::sync::OnceLock;
 /// machinery (its functions, its worker, and the URL rotation functions call back).
 pub struct Ctx {
     pub store: Store,
+    pub audit: crate::audit::Audit,
     pub clock: Clock,
     pub credentials: Credentials,
     pub functions: BTreeMap<String, FunctionConfig>,
@@ -222,7 +223,11 @@ pub(crate) async fn begin_active<'a>(
 
 /// Commits a change of a secret and brings its replicas up to date.
 pub(crate) async fn commit(ctx: &Ctx, txn: SecretTxn<'_>, secret: &Secret) -> ApiResult<()> {
+    let before = txn
+        .current()
+        .and_then(|s| s.rotation_events.last().cloned());
     txn.commit(Some(secret)).await?;
+    engine::audit_new_events(ctx, before, secret);
     replication::sync_all(ctx, secret).await
 }
 

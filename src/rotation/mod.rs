@@ -15,7 +15,7 @@ use crate::config::{FunctionConfig, FunctionKind};
 use crate::error::{ApiError, ApiResult};
 use crate::model::arn::SecretKey;
 use crate::model::schedule;
-use crate::model::secret::{Secret, Version, AWSCURRENT, AWSPENDING};
+use crate::model::secret::{RotationEvent, Secret, Version, AWSCURRENT, AWSPENDING};
 use crate::store::{Hint, SecretTxn};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -197,6 +197,34 @@ pub fn on_new_current(secret: &mut Secret, new_current: &str, now_ms: i64) {
     }
 }
 
+/// Sends the rotation events `after` gained since `newest_before` to the audit trail
+/// (CloudTrail's service events). Events are appended (and the oldest dropped past the cap),
+/// so the new ones are those after the previous newest.
+pub fn audit_new_events(ctx: &Ctx, newest_before: Option<RotationEvent>, after: &Secret) {
+    let events = &after.rotation_events;
+    let skip = match &newest_before {
+        None => 0,
+        Some(last) => match events.iter().rposition(|e| e == last) {
+            Some(i) => i + 1,
+            None => events
+                .iter()
+                .take_while(|e| e.time_ms <= last.time_ms)
+                .count(),
+        },
+    };
+    for e in events.iter().skip(skip) {
+        ctx.audit.rotation_event(
+            e.time_ms,
+            &e.name,
+            &after.arn,
+            &after.region,
+            &after.account,
+            &e.token,
+            e.detail.as_deref(),
+        );
+    }
+}
+
 /// The worker: runs kicked jobs and, every few seconds, whatever the schedule says is due.
 pub async fn run_worker(
     ctx: Arc<Ctx>,
@@ -240,8 +268,10 @@ async fn start_due(ctx: &Arc<Ctx>, running: &Arc<Mutex<HashSet<SecretKey>>>) -> 
         let enabled = secret.rotation.as_ref().is_some_and(|c| c.enabled);
         if secret.rotation_job.is_none() && enabled && !secret.is_scheduled_for_deletion() {
             let token = uuid::Uuid::new_v4().to_string();
+            let before = secret.rotation_events.last().cloned();
             prepare(&mut txn, &mut secret, &token, false, now)?;
             txn.commit(Some(&secret)).await?;
+            audit_new_events(ctx, before, &secret);
         } else if secret.rotation_job.is_none() {
             secret.rotation_due_ms = None;
             txn.commit(Some(&secret)).await?;
@@ -423,6 +453,10 @@ async fn finish(
             secret.record_rotation_event(now, "RotationFailed", token, Some(detail));
         }
     }
+    let before = txn
+        .current()
+        .and_then(|s| s.rotation_events.last().cloned());
     txn.commit(Some(&secret)).await?;
+    audit_new_events(ctx, before, &secret);
     crate::api::replication::sync_all(ctx, &secret).await
 }
