@@ -7,6 +7,7 @@
 //! Writing happens on a task of its own so a request pays for a channel send, not a disk write;
 //! lines reach the file within a fraction of a second and are fsynced every second.
 
+use crate::model::secret::{RotationEvent, Secret};
 use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
 use std::io::Write;
@@ -176,16 +177,9 @@ impl Audit {
     }
 
     /// Records a rotation event of a secret (CloudTrail's service events).
-    pub fn rotation_event(
-        &self,
-        time_ms: i64,
-        name: &str,
-        secret_arn: &str,
-        region: &str,
-        account: &str,
-        token: &str,
-        detail: Option<&str>,
-    ) {
+    pub fn rotation_event(&self, secret: &Secret, event: &RotationEvent) {
+        let (time_ms, name, token) = (event.time_ms, event.name.as_str(), event.token.as_str());
+        let (secret_arn, region, account) = (&secret.arn, &secret.region, &secret.account);
         let mut record = json!({
             "eventVersion": "1.08",
             "userIdentity": {"invokedBy": "secretsmanager.amazonaws.com"},
@@ -205,7 +199,7 @@ impl Audit {
             "recipientAccountId": account,
             "serviceEventDetails": {"SecretId": secret_arn, "versionId": token},
         });
-        if let Some(detail) = detail {
+        if let Some(detail) = &event.detail {
             record["errorMessage"] = detail.into();
         }
         self.record(record);

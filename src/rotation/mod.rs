@@ -213,15 +213,7 @@ pub fn audit_new_events(ctx: &Ctx, newest_before: Option<RotationEvent>, after: 
         },
     };
     for e in events.iter().skip(skip) {
-        ctx.audit.rotation_event(
-            e.time_ms,
-            &e.name,
-            &after.arn,
-            &after.region,
-            &after.account,
-            &e.token,
-            e.detail.as_deref(),
-        );
+        ctx.audit.rotation_event(after, e);
     }
 }
 
