@@ -200,7 +200,7 @@ impl Audit {
             "serviceEventDetails": {"SecretId": secret_arn, "versionId": token},
         });
         if let Some(detail) = &event.detail {
-            record["errorMessage"] = detail.into();
+            record["errorMessage"] = detail.as_str().into();
         }
         self.record(record);
     }
