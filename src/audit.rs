@@ -7,14 +7,17 @@
 //! Writing happens on a task of its own so a request pays for a channel send, not a disk write;
 //! lines reach the file within a fraction of a second and are fsynced every second.
 
+use crate::config::AuditLevel;
 use crate::model::secret::{RotationEvent, Secret};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// Request members that may carry secret material, never recorded.
 const SENSITIVE_MEMBERS: &[&str] = &["SecretString", "SecretBinary", "RotationToken"];
@@ -22,14 +25,27 @@ const SENSITIVE_MEMBERS: &[&str] = &["SecretString", "SecretBinary", "RotationTo
 const RESPONSE_MEMBERS: &[&str] = &["ARN", "Name", "VersionId"];
 /// Records kept in memory for the admin endpoint when there is no data dir.
 const MEMORY_RECORDS: usize = 10_000;
-const SYNC_EVERY: Duration = Duration::from_secs(1);
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const SYNC_EVERY_FLUSHES: u32 = 10;
+/// Big enough that a burst of records costs one write.
+const BUFFER_BYTES: usize = 256 * 1024;
 
 /// Where records go. Cloning shares the trail.
+///
+/// A request appends its line to a shared buffer under a short lock (no task wake-up, no system
+/// call); a flusher writes the buffer out every 100 ms and syncs the file every second.
 #[derive(Clone)]
 pub struct Audit {
-    sender: mpsc::UnboundedSender<Value>,
-    recent: Arc<Mutex<VecDeque<Value>>>,
+    level: AuditLevel,
+    sink: Arc<Mutex<Sink>>,
     dir: Option<PathBuf>,
+}
+
+/// The open day file (with a data dir) or the latest records (without one).
+struct Sink {
+    day: String,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    recent: VecDeque<String>,
 }
 
 /// Who made a call, as CloudTrail's `userIdentity` shows it.
@@ -52,6 +68,74 @@ pub struct ApiCall<'a> {
     pub response: Result<&'a [u8], (&'a str, &'a str)>,
 }
 
+/// JSON members kept as the client sent them (no re-encoding of values).
+type Members<'a> = BTreeMap<String, &'a RawValue>;
+
+/// One record, in CloudTrail's field names. Built from borrowed parts and serialised once.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    event_version: &'static str,
+    user_identity: UserIdentity<'a>,
+    event_time: String,
+    event_source: &'static str,
+    event_name: &'a str,
+    aws_region: &'a str,
+    #[serde(rename = "sourceIPAddress")]
+    source_ip_address: &'a str,
+    user_agent: &'a str,
+    request_parameters: Option<Members<'a>>,
+    response_elements: Option<Members<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<&'a str>,
+    #[serde(rename = "requestID")]
+    request_id: Option<&'a str>,
+    #[serde(rename = "eventID")]
+    event_id: String,
+    read_only: bool,
+    event_type: &'static str,
+    management_event: bool,
+    recipient_account_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_event_details: Option<ServiceEventDetails<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum UserIdentity<'a> {
+    Principal {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        #[serde(rename = "principalId")]
+        principal_id: &'a str,
+        arn: &'a str,
+        #[serde(rename = "accountId")]
+        account_id: &'a str,
+        #[serde(rename = "accessKeyId")]
+        access_key_id: &'a str,
+    },
+    Unknown {
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
+    Service {
+        #[serde(rename = "invokedBy")]
+        invoked_by: &'static str,
+    },
+}
+
+#[derive(Serialize)]
+struct ServiceEventDetails<'a> {
+    #[serde(rename = "SecretId")]
+    secret_id: &'a str,
+    #[serde(rename = "versionId")]
+    version_id: &'a str,
+}
+
+const SOURCE: &str = "secretsmanager.amazonaws.com";
+
 fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
@@ -59,38 +143,11 @@ fn rfc3339(ms: i64) -> String {
         .to_string()
 }
 
-/// The request as CloudTrail would show it: the JSON members minus anything secret.
-fn request_parameters(body: &[u8]) -> Value {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(mut members)) => {
-            for name in SENSITIVE_MEMBERS {
-                members.remove(*name);
-            }
-            if members.is_empty() {
-                Value::Null
-            } else {
-                Value::Object(members)
-            }
-        }
-        _ => Value::Null,
-    }
-}
-
-fn response_elements(body: &[u8]) -> Value {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(members)) => {
-            let kept: Map<String, Value> = members
-                .into_iter()
-                .filter(|(k, _)| RESPONSE_MEMBERS.contains(&k.as_str()))
-                .collect();
-            if kept.is_empty() {
-                Value::Null
-            } else {
-                Value::Object(kept)
-            }
-        }
-        _ => Value::Null,
-    }
+/// The JSON object's members that `keep` accepts, or `None` (not an object, or nothing kept).
+fn members<'a>(body: &'a [u8], keep: impl Fn(&str) -> bool) -> Option<Members<'a>> {
+    let mut all: Members<'a> = serde_json::from_slice(body).ok()?;
+    all.retain(|k, _| keep(k));
+    (!all.is_empty()).then_some(all)
 }
 
 /// Read-only operations, as CloudTrail marks them.
@@ -100,7 +157,7 @@ fn read_only(operation: &str) -> bool {
         .any(|prefix| operation.starts_with(prefix))
 }
 
-fn user_identity(identity: &Identity<'_>) -> Value {
+fn user_identity<'a>(identity: &Identity<'a>) -> UserIdentity<'a> {
     let kind = if identity.principal_arn.ends_with(":root") {
         "Root"
     } else if identity.principal_arn.contains(":assumed-role/")
@@ -110,99 +167,158 @@ fn user_identity(identity: &Identity<'_>) -> Value {
     } else {
         "IAMUser"
     };
-    json!({
-        "type": kind,
-        "principalId": identity.access_key_id,
-        "arn": identity.principal_arn,
-        "accountId": identity.account,
-        "accessKeyId": identity.access_key_id,
-    })
+    UserIdentity::Principal {
+        kind,
+        principal_id: identity.access_key_id,
+        arn: identity.principal_arn,
+        account_id: identity.account,
+        access_key_id: identity.access_key_id,
+    }
 }
 
 impl Audit {
     /// A trail under `dir/audit` (created if needed), or in memory only.
-    pub fn start(dir: Option<PathBuf>) -> Result<Audit, String> {
+    pub fn start(dir: Option<PathBuf>, level: AuditLevel) -> Result<Audit, String> {
         let dir = dir.map(|d| d.join("audit"));
         if let Some(dir) = &dir {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create audit dir {}: {e}", dir.display()))?;
         }
-        let (sender, receiver) = mpsc::unbounded_channel();
         let audit = Audit {
-            sender,
-            recent: Arc::default(),
-            dir: dir.clone(),
+            level,
+            sink: Arc::new(Mutex::new(Sink {
+                day: String::new(),
+                file: None,
+                recent: VecDeque::new(),
+            })),
+            dir,
         };
-        tokio::spawn(write_records(receiver, dir, audit.recent.clone()));
+        if audit.dir.is_some() {
+            tokio::spawn(flush_periodically(Arc::downgrade(&audit.sink)));
+        }
         Ok(audit)
     }
 
-    fn record(&self, record: Value) {
-        let _ = self.sender.send(record);
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sink> {
+        self.sink.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record(&self, record: &Record<'_>) {
+        let line = match serde_json::to_string(record) {
+            Ok(line) => line,
+            Err(e) => return tracing::warn!(error = %e, "cannot encode an audit record"),
+        };
+        let mut sink = self.lock();
+        let Some(dir) = &self.dir else {
+            if sink.recent.len() == MEMORY_RECORDS {
+                sink.recent.pop_front();
+            }
+            sink.recent.push_back(line);
+            return;
+        };
+        // The day of the record's eventTime picks its file.
+        let day = record.event_time.get(..10).unwrap_or("unknown");
+        if sink.file.is_none() || sink.day != day {
+            if let Some(mut old) = sink.file.take() {
+                let _ = old.flush();
+                let _ = old.get_ref().sync_data();
+            }
+            let path = dir.join(format!("{day}.jsonl"));
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+            {
+                Ok(f) => {
+                    sink.file = Some(std::io::BufWriter::with_capacity(BUFFER_BYTES, f));
+                    sink.day = day.to_string();
+                }
+                Err(e) => {
+                    return tracing::warn!(path = %path.display(), error = %e, "cannot open the audit file")
+                }
+            }
+        }
+        if let Some(file) = sink.file.as_mut() {
+            let _ = file.write_all(line.as_bytes());
+            let _ = file.write_all(b"\n");
+        }
+    }
+
+    /// Writes buffered records out (before reading the files, and at shutdown).
+    pub fn flush(&self) {
+        if let Some(file) = self.lock().file.as_mut() {
+            let _ = file.flush();
+        }
     }
 
     /// Records one API call.
     pub fn api_call(&self, call: ApiCall<'_>) {
-        let account = call
-            .identity
-            .as_ref()
-            .map(|i| i.account.to_string())
-            .unwrap_or_default();
-        let mut record = json!({
-            "eventVersion": "1.08",
-            "userIdentity": call.identity.as_ref().map_or(json!({"type": "Unknown"}), user_identity),
-            "eventTime": rfc3339(call.time_ms),
-            "eventSource": "secretsmanager.amazonaws.com",
-            "eventName": call.operation,
-            "awsRegion": call.region,
-            "sourceIPAddress": call.source_ip,
-            "userAgent": call.user_agent,
-            "requestParameters": request_parameters(call.request),
-            "responseElements": Value::Null,
-            "requestID": call.request_id,
-            "eventID": uuid::Uuid::new_v4().to_string(),
-            "readOnly": read_only(call.operation),
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-            "recipientAccountId": account,
-        });
-        match call.response {
-            Ok(body) => record["responseElements"] = response_elements(body),
-            Err((code, message)) => {
-                record["errorCode"] = code.into();
-                record["errorMessage"] = message.into();
-            }
+        let wanted = match self.level {
+            AuditLevel::All => true,
+            AuditLevel::Writes => call.response.is_err() || !read_only(call.operation),
+            AuditLevel::Off => false,
+        };
+        if !wanted {
+            return;
         }
-        self.record(record);
+        let (response_elements, error_code, error_message) = match call.response {
+            Ok(body) => (members(body, |k| RESPONSE_MEMBERS.contains(&k)), None, None),
+            Err((code, message)) => (None, Some(code), Some(message)),
+        };
+        let record = Record {
+            event_version: "1.08",
+            user_identity: call
+                .identity
+                .as_ref()
+                .map_or(UserIdentity::Unknown { kind: "Unknown" }, user_identity),
+            event_time: rfc3339(call.time_ms),
+            event_source: SOURCE,
+            event_name: call.operation,
+            aws_region: call.region,
+            source_ip_address: call.source_ip,
+            user_agent: call.user_agent,
+            request_parameters: members(call.request, |k| !SENSITIVE_MEMBERS.contains(&k)),
+            response_elements,
+            error_code,
+            error_message,
+            request_id: Some(call.request_id),
+            event_id: uuid::Uuid::new_v4().to_string(),
+            read_only: read_only(call.operation),
+            event_type: "AwsApiCall",
+            management_event: true,
+            recipient_account_id: call.identity.as_ref().map_or("", |i| i.account),
+            service_event_details: None,
+        };
+        self.record(&record);
     }
 
     /// Records a rotation event of a secret (CloudTrail's service events).
     pub fn rotation_event(&self, secret: &Secret, event: &RotationEvent) {
-        let (time_ms, name, token) = (event.time_ms, event.name.as_str(), event.token.as_str());
-        let (secret_arn, region, account) = (&secret.arn, &secret.region, &secret.account);
-        let mut record = json!({
-            "eventVersion": "1.08",
-            "userIdentity": {"invokedBy": "secretsmanager.amazonaws.com"},
-            "eventTime": rfc3339(time_ms),
-            "eventSource": "secretsmanager.amazonaws.com",
-            "eventName": name,
-            "awsRegion": region,
-            "sourceIPAddress": "secretsmanager.amazonaws.com",
-            "userAgent": "secretsmanager.amazonaws.com",
-            "requestParameters": Value::Null,
-            "responseElements": Value::Null,
-            "requestID": Value::Null,
-            "eventID": uuid::Uuid::new_v4().to_string(),
-            "readOnly": false,
-            "eventType": "AwsServiceEvent",
-            "managementEvent": true,
-            "recipientAccountId": account,
-            "serviceEventDetails": {"SecretId": secret_arn, "versionId": token},
-        });
-        if let Some(detail) = &event.detail {
-            record["errorMessage"] = detail.as_str().into();
-        }
-        self.record(record);
+        let record = Record {
+            event_version: "1.08",
+            user_identity: UserIdentity::Service { invoked_by: SOURCE },
+            event_time: rfc3339(event.time_ms),
+            event_source: SOURCE,
+            event_name: &event.name,
+            aws_region: &secret.region,
+            source_ip_address: SOURCE,
+            user_agent: SOURCE,
+            request_parameters: None,
+            response_elements: None,
+            error_code: None,
+            error_message: event.detail.as_deref(),
+            request_id: None,
+            event_id: uuid::Uuid::new_v4().to_string(),
+            read_only: false,
+            event_type: "AwsServiceEvent",
+            management_event: true,
+            recipient_account_id: &secret.account,
+            service_event_details: Some(ServiceEventDetails {
+                secret_id: &secret.arn,
+                version_id: &event.token,
+            }),
+        };
+        self.record(&record);
     }
 
     /// Records at or after `since_ms`, oldest first (at most `limit`).
@@ -210,14 +326,16 @@ impl Audit {
         let since = rfc3339(since_ms);
         let keep = |r: &Value| r["eventTime"].as_str().is_some_and(|t| *t >= *since);
         let Some(dir) = &self.dir else {
-            let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            return recent
+            return self
+                .lock()
+                .recent
                 .iter()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
                 .filter(|r| keep(r))
                 .take(limit)
-                .cloned()
                 .collect();
         };
+        self.flush();
         let first_day = since.get(..10).unwrap_or_default().to_string();
         let mut days: Vec<PathBuf> = std::fs::read_dir(dir)
             .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -246,68 +364,38 @@ impl Audit {
     }
 }
 
-/// The writer: appends each record to its day's file, flushing after every burst and syncing
-/// to disk every second; without a data dir, keeps the latest records in memory.
-async fn write_records(
-    mut receiver: mpsc::UnboundedReceiver<Value>,
-    dir: Option<PathBuf>,
-    recent: Arc<Mutex<VecDeque<Value>>>,
-) {
-    let mut file: Option<(String, std::io::BufWriter<std::fs::File>)> = None;
-    let mut dirty = false;
-    let mut sync = tokio::time::interval(SYNC_EVERY);
+/// Writes the buffer out every 100 ms and syncs the file every second, until the trail is
+/// dropped (then a last flush and sync).
+async fn flush_periodically(sink: std::sync::Weak<Mutex<Sink>>) {
+    let mut ticks = 0u32;
     loop {
-        let record = tokio::select! {
-            record = receiver.recv() => match record {
-                Some(record) => record,
-                None => break,
-            },
-            _ = sync.tick() => {
-                if let Some((_, writer)) = file.as_mut().filter(|_| dirty) {
-                    let _ = writer.get_ref().sync_data();
-                    dirty = false;
-                }
+        tokio::time::sleep(FLUSH_EVERY).await;
+        let Some(sink) = sink.upgrade() else { return };
+        ticks += 1;
+        let file = {
+            let mut sink = sink.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(file) = sink.file.as_mut() else {
                 continue;
+            };
+            let _ = file.flush();
+            // Sync on a second handle, outside the lock, so requests never wait for the disk.
+            if ticks.is_multiple_of(SYNC_EVERY_FLUSHES) {
+                file.get_ref().try_clone().ok()
+            } else {
+                None
             }
         };
-        let Some(dir) = &dir else {
-            let mut recent = recent.lock().unwrap_or_else(|p| p.into_inner());
-            if recent.len() == MEMORY_RECORDS {
-                recent.pop_front();
-            }
-            recent.push_back(record);
-            continue;
-        };
-        let day = record["eventTime"]
-            .as_str()
-            .and_then(|t| t.get(..10))
-            .unwrap_or("unknown")
-            .to_string();
-        if file.as_ref().is_none_or(|(open_day, _)| *open_day != day) {
-            let path = dir.join(format!("{day}.jsonl"));
-            match std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-            {
-                Ok(f) => file = Some((day, std::io::BufWriter::new(f))),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot open the audit file");
-                    continue;
-                }
-            }
-        }
-        if let Some((_, writer)) = file.as_mut() {
-            let _ = writeln!(writer, "{record}");
-            // Flush once the burst is drained, so readers see every record promptly.
-            if receiver.is_empty() {
-                let _ = writer.flush();
-            }
-            dirty = true;
+        if let Some(file) = file {
+            let _ = tokio::task::spawn_blocking(move || file.sync_data()).await;
         }
     }
-    if let Some((_, mut writer)) = file {
-        let _ = writer.flush();
-        let _ = writer.get_ref().sync_data();
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Some(file) = self.file.as_mut() {
+            let _ = file.flush();
+            let _ = file.get_ref().sync_data();
+        }
     }
 }

@@ -24,8 +24,21 @@ pub struct Config {
     /// From `SECRETSD_MASTER_KEY`; otherwise `<data-dir>/master.key` is used (or created).
     pub master_key: Option<MasterKey>,
     pub log_level: String,
+    /// Which API calls the audit trail records (rotation events are always recorded).
+    pub audit: AuditLevel,
     /// Rotation functions by name (the last part of a `RotationLambdaARN`).
     pub functions: BTreeMap<String, FunctionConfig>,
+}
+
+/// `audit = "all"` (default: every API call, as CloudTrail records Secrets Manager's
+/// management events), `"writes"` (calls that change something, and every refused call), or
+/// `"off"` (rotation events only) — for load tests where a record per read costs too much.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditLevel {
+    All,
+    Writes,
+    Off,
 }
 
 /// How a rotation function runs. `exec`: `command` gets the Lambda event as JSON on stdin and
@@ -164,6 +177,7 @@ impl Default for Config {
             auth: AuthMode::Open,
             master_key: None,
             log_level: "info".to_string(),
+            audit: AuditLevel::All,
             functions: BTreeMap::new(),
         }
     }
@@ -190,6 +204,7 @@ struct FileConfig {
     account: Option<String>,
     auth: Option<AuthMode>,
     log_level: Option<String>,
+    audit: Option<AuditLevel>,
     #[serde(default)]
     functions: BTreeMap<String, FunctionConfig>,
 }
@@ -259,6 +274,7 @@ impl Config {
                 .log_level
                 .or(file.log_level)
                 .unwrap_or(defaults.log_level),
+            audit: file.audit.unwrap_or(defaults.audit),
             functions: check_functions(file.functions)?,
         })
     }

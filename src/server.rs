@@ -71,7 +71,7 @@ impl Server {
         };
         let ctx = Arc::new(Ctx {
             store,
-            audit: crate::audit::Audit::start(audit_dir)?,
+            audit: crate::audit::Audit::start(audit_dir, config.audit)?,
             clock: Clock::default(),
             credentials: Credentials::new(config.auth, &config.account),
             functions: config.functions.clone(),
