@@ -1,13 +1,13 @@
 //! One `Config` from three sources, strongest first: command-line flags and their `SECRETSD_*`
 //! environment variables (clap merges those two), the TOML file named by `--config`, defaults.
 
-use crate::auth::credentials::AuthMode;
+use crate::auth::credentials::{AuthMode, Principal, PrincipalCredential};
 use crate::store::crypto::{self, MasterKey};
 use crate::store::Location;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4584";
 pub const DEFAULT_DATA_DIR: &str = ".secretsd";
@@ -28,6 +28,95 @@ pub struct Config {
     pub audit: AuditLevel,
     /// Rotation functions by name (the last part of a `RotationLambdaARN`).
     pub functions: BTreeMap<String, FunctionConfig>,
+    /// Principals declared in the config file, with their credentials and policies.
+    pub principals: Vec<PrincipalCredential>,
+}
+
+/// `[[principals]]` as written in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrincipalFile {
+    name: String,
+    #[serde(rename = "type", default)]
+    kind: PrincipalKind,
+    account: Option<String>,
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+    #[serde(default)]
+    mfa: bool,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    policy_files: Vec<PathBuf>,
+    #[serde(default)]
+    policies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum PrincipalKind {
+    #[default]
+    User,
+    Role,
+}
+
+/// A declared principal with its policies loaded (files relative to the config file) and
+/// checked against the IAM grammar, so a bad policy stops start-up with its name in the error.
+fn load_principal(
+    p: PrincipalFile,
+    default_account: &str,
+    config_dir: &Path,
+) -> Result<PrincipalCredential, String> {
+    let name = &p.name;
+    let account = p.account.unwrap_or_else(|| default_account.to_string());
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "principal {name}: account '{account}' must be 12 digits"
+        ));
+    }
+    if p.access_key_id.is_empty() || p.secret_access_key.is_empty() {
+        return Err(format!(
+            "principal {name}: access_key_id and secret_access_key must not be empty"
+        ));
+    }
+    let mut documents = Vec::new();
+    for file in &p.policy_files {
+        let path = config_dir.join(file);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "principal {name}: cannot read policy file {}: {e}",
+                path.display()
+            )
+        })?;
+        documents.push((path.display().to_string(), text));
+    }
+    for (i, text) in p.policies.into_iter().enumerate() {
+        documents.push((format!("policies[{i}]"), text));
+    }
+    let policies = documents
+        .into_iter()
+        .map(|(origin, text)| {
+            crate::model::policy::parse_as(&text, crate::model::policy::Kind::Identity)
+                .map_err(|e| format!("principal {name}: {origin} is not a valid policy: {}", e.0))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let kind = match p.kind {
+        PrincipalKind::User => "user",
+        PrincipalKind::Role => "role",
+    };
+    Ok(PrincipalCredential {
+        access_key_id: p.access_key_id,
+        secret_access_key: p.secret_access_key,
+        session_token: p.session_token,
+        principal: Principal {
+            arn: format!("arn:aws:iam::{account}:{kind}/{name}"),
+            account,
+            mfa: p.mfa,
+            tags: p.tags,
+            policies,
+        },
+    })
 }
 
 /// `audit = "all"` (default: every API call, as CloudTrail records Secrets Manager's
@@ -178,6 +267,7 @@ impl Default for Config {
             master_key: None,
             log_level: "info".to_string(),
             audit: AuditLevel::All,
+            principals: Vec::new(),
             functions: BTreeMap::new(),
         }
     }
@@ -206,6 +296,8 @@ struct FileConfig {
     log_level: Option<String>,
     audit: Option<AuditLevel>,
     #[serde(default)]
+    principals: Vec<PrincipalFile>,
+    #[serde(default)]
     functions: BTreeMap<String, FunctionConfig>,
 }
 
@@ -219,6 +311,7 @@ pub struct Overrides {
     pub account: Option<String>,
     pub log_level: Option<String>,
     pub master_key: Option<String>,
+    pub auth: Option<AuthMode>,
 }
 
 impl Config {
@@ -264,11 +357,32 @@ impl Config {
             .master_key
             .map(|text| crypto::parse_master_key(&text))
             .transpose()?;
+        let config_dir = overrides
+            .config_file
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let principals = file
+            .principals
+            .into_iter()
+            .map(|p| load_principal(p, &account, &config_dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut keys = std::collections::HashSet::new();
+        if let Some(dup) = principals
+            .iter()
+            .find(|p| !keys.insert(p.access_key_id.clone()))
+        {
+            return Err(format!(
+                "access key {} is given to two principals",
+                dup.access_key_id
+            ));
+        }
         Ok(Config {
             listen,
             storage,
             account,
-            auth: file.auth.unwrap_or_default(),
+            auth: overrides.auth.or(file.auth).unwrap_or_default(),
             master_key,
             log_level: overrides
                 .log_level
@@ -276,6 +390,7 @@ impl Config {
                 .unwrap_or(defaults.log_level),
             audit: file.audit.unwrap_or(defaults.audit),
             functions: check_functions(file.functions)?,
+            principals,
         })
     }
 }
@@ -332,6 +447,62 @@ mod tests {
             config_file: Some(path),
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn principals_load_their_policies() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("policies")).unwrap();
+        std::fs::write(
+            dir.path().join("policies/app.json"),
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let path = dir.path().join("secretsd.toml");
+        let write = |text: &str| std::fs::write(&path, text).unwrap();
+        let resolve = || {
+            Config::resolve(Overrides {
+                config_file: Some(path.clone()),
+                ..Default::default()
+            })
+        };
+        write(
+            r#"auth = "strict"
+[[principals]]
+name = "app"
+account = "111111111111"
+access_key_id = "AKIAAPP"
+secret_access_key = "s1"
+mfa = true
+tags = { team = "payments" }
+policy_files = ["policies/app.json"]
+
+[[principals]]
+name = "deployer"
+type = "role"
+access_key_id = "AKIADEPLOY"
+secret_access_key = "s2"
+policies = ['{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}']
+"#,
+        );
+        let config = resolve().unwrap();
+        assert_eq!(config.auth, AuthMode::Strict);
+        let app = &config.principals[0].principal;
+        assert_eq!(app.arn, "arn:aws:iam::111111111111:user/app");
+        assert!(app.mfa && app.tags["team"] == "payments" && app.policies.len() == 1);
+        let deployer = &config.principals[1].principal;
+        assert_eq!(deployer.arn, "arn:aws:iam::000000000000:role/deployer");
+        write("[[principals]]\nname = \"x\"\naccess_key_id = \"A\"\nsecret_access_key = \"s\"\npolicies = ['{\"Statement\": 3}']\n");
+        assert!(resolve()
+            .unwrap_err()
+            .starts_with("principal x: policies[0] is not a valid policy"));
+        write("[[principals]]\nname = \"x\"\naccess_key_id = \"A\"\nsecret_access_key = \"s\"\npolicy_files = [\"missing.json\"]\n");
+        assert!(resolve().unwrap_err().contains("cannot read policy file"));
+        write("[[principals]]\nname = \"x\"\naccess_key_id = \"A\"\nsecret_access_key = \"s\"\n[[principals]]\nname = \"y\"\naccess_key_id = \"A\"\nsecret_access_key = \"t\"\n");
+        assert_eq!(
+            resolve().unwrap_err(),
+            "access key A is given to two principals"
+        );
     }
 
     #[test]

@@ -45,6 +45,9 @@ struct ServeArgs {
     /// Log filter: error, warn, info, debug, trace [default: info]
     #[arg(long, env = "SECRETSD_LOG_LEVEL")]
     log_level: Option<String>,
+    /// open: any well-formed request (test/test verified); strict: only configured principals
+    #[arg(long, env = "SECRETSD_AUTH", value_parser = ["open", "strict"])]
+    auth: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -61,6 +64,13 @@ fn main() -> ExitCode {
         account: args.account,
         log_level: args.log_level,
         master_key: std::env::var("SECRETSD_MASTER_KEY").ok(),
+        auth: args.auth.map(|mode| {
+            if mode == "strict" {
+                secretsd::auth::credentials::AuthMode::Strict
+            } else {
+                secretsd::auth::credentials::AuthMode::Open
+            }
+        }),
     };
     let config = match Config::resolve(overrides) {
         Ok(config) => config,

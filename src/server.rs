@@ -73,7 +73,7 @@ impl Server {
             store,
             audit: crate::audit::Audit::start(audit_dir, config.audit)?,
             clock: Clock::default(),
-            credentials: Credentials::new(config.auth, &config.account),
+            credentials: Credentials::new(config.auth, &config.account, &config.principals),
             functions: config.functions.clone(),
             rotation,
             endpoint: OnceLock::new(),

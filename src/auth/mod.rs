@@ -16,6 +16,9 @@ pub struct Caller {
     pub region: String,
     pub principal_arn: String,
     pub access_key_id: String,
+    /// The configured principal, whose policies strict mode evaluates; `None` for the built-in
+    /// credential, unknown keys in open mode, and secretsd's own rotators.
+    pub principal: Option<std::sync::Arc<credentials::Principal>>,
 }
 
 impl Caller {
@@ -29,6 +32,7 @@ impl Caller {
                 "arn:aws:sts::{account}:assumed-role/secretsd-rotation/{function}"
             ),
             access_key_id: String::new(),
+            principal: None,
         }
     }
 }
@@ -45,24 +49,30 @@ pub fn authenticate(
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<Caller> {
     let auth = sigv4::parse(request)?;
-    let account = match credentials.lookup(&auth.access_key_id) {
+    let (account, principal) = match credentials.lookup(&auth.access_key_id) {
         Some(known) => {
             sigv4::check_clock_skew(&auth, now)?;
             sigv4::verify(request, &auth, &known.secret_access_key)?;
             if known.session_token.is_some() && known.session_token != auth.security_token {
                 return Err(crate::error::ApiError::unrecognized_client());
             }
-            known.account.clone()
+            (known.account.clone(), known.principal.clone())
         }
         None => match credentials.mode() {
             AuthMode::Strict => return Err(crate::error::ApiError::unrecognized_client()),
-            AuthMode::Open => credentials.account_for_unknown_key(&auth.access_key_id),
+            AuthMode::Open => (
+                credentials.account_for_unknown_key(&auth.access_key_id),
+                None,
+            ),
         },
     };
     Ok(Caller {
-        principal_arn: format!("arn:aws:iam::{account}:root"),
+        principal_arn: principal
+            .as_ref()
+            .map_or_else(|| format!("arn:aws:iam::{account}:root"), |p| p.arn.clone()),
         account,
         region: auth.region,
         access_key_id: auth.access_key_id,
+        principal,
     })
 }

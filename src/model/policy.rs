@@ -125,15 +125,28 @@ fn one_of<'a>(
     }
 }
 
+/// Which kind of policy a document is: a resource policy names its principals, an identity
+/// policy (attached to a principal) must not, and needs a Resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Resource,
+    Identity,
+}
+
 /// Parses a resource policy. JSON errors and grammar errors are both syntax errors.
 pub fn parse(document: &str) -> Result<Value, SyntaxError> {
+    parse_as(document, Kind::Resource)
+}
+
+/// Parses a policy of either kind.
+pub fn parse_as(document: &str, kind: Kind) -> Result<Value, SyntaxError> {
     let value: Value = serde_json::from_str(document)
         .map_err(|e| SyntaxError(format!("The policy is not valid JSON: {e}")))?;
-    validate(&value)?;
+    validate(&value, kind)?;
     Ok(value)
 }
 
-fn validate(value: &Value) -> Result<(), SyntaxError> {
+fn validate(value: &Value, kind: Kind) -> Result<(), SyntaxError> {
     let Value::Object(policy) = value else {
         return err("A policy must be a JSON object.");
     };
@@ -165,16 +178,27 @@ fn validate(value: &Value) -> Result<(), SyntaxError> {
             Some("Allow" | "Deny") => {}
             _ => return err("Effect must be \"Allow\" or \"Deny\"."),
         }
-        // A resource policy says whom it is about.
-        if let Some((element, principal)) = one_of(statement, "Principal", "NotPrincipal", true)? {
-            check_principal(principal, element)?;
+        // A resource policy says whom it is about; an identity policy is about its principal.
+        let principal = one_of(
+            statement,
+            "Principal",
+            "NotPrincipal",
+            kind == Kind::Resource,
+        )?;
+        match (principal, kind) {
+            (Some((element, principal)), Kind::Resource) => check_principal(principal, element)?,
+            (Some((element, _)), Kind::Identity) => {
+                return err(format!("An identity-based policy can't have {element}."))
+            }
+            (None, _) => {}
         }
         if let Some((element, actions)) = one_of(statement, "Action", "NotAction", true)? {
             for action in strings(actions, element)? {
                 check_action(action)?;
             }
         }
-        if let Some((element, resources)) = one_of(statement, "Resource", "NotResource", false)? {
+        let resources = one_of(statement, "Resource", "NotResource", kind == Kind::Identity)?;
+        if let Some((element, resources)) = resources {
             strings(resources, element)?;
         }
         if let Some(condition) = statement.get("Condition") {
