@@ -13,6 +13,42 @@ from conftest import SecretsdProcess, client, error_of
 
 CONFIG = """
 [[principals]]
+name = "admin"
+account = "111111111111"
+access_key_id = "AKIAADMINEXAMPLE0001"
+secret_access_key = "admin-secret-key"
+policies = ['{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}']
+
+[[principals]]
+name = "myapp-ec2-role"
+account = "111111111111"
+access_key_id = "AKIAMYAPPEXAMPLE0001"
+secret_access_key = "myapp-secret-key"
+policies = ['{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "arn:aws:secretsmanager:us-east-1:111111111111:secret:Applications/MyApp/MySQL-RDS-Database-??????"}}']
+
+[[principals]]
+name = "payments"
+account = "111111111111"
+access_key_id = "AKIAPAYMENTSEXAMPLE1"
+secret_access_key = "payments-secret-key"
+mfa = false
+tags = { team = "payments" }
+policies = ['''{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DeleteSecret"], "Resource": "*",
+   "Condition": {"StringEquals": {"secretsmanager:ResourceTag/team": "${aws:PrincipalTag/team}"}}},
+  {"Effect": "Allow", "Action": "secretsmanager:Describe*", "Resource": "*",
+   "Condition": {"StringEquals": {"secretsmanager:ResourceTag/team": "payments"}}},
+  {"Effect": "Deny", "Action": "secretsmanager:DeleteSecret", "Resource": "*",
+   "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}
+]}''']
+
+[[principals]]
+name = "reader"
+account = "111111111111"
+access_key_id = "AKIAREADEREXAMPLE001"
+secret_access_key = "reader-secret-key"
+
+[[principals]]
 name = "app"
 account = "111111111111"
 access_key_id = "AKIAAPPEXAMPLE000001"
@@ -27,6 +63,7 @@ account = "111111111111"
 access_key_id = "ASIADEPLOYER00000001"
 secret_access_key = "deployer-secret-key"
 session_token = "session-token-1"
+policies = ['{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "secretsmanager:List*", "Resource": "*"}}']
 """
 
 
@@ -84,3 +121,69 @@ def test_the_audit_trail_names_the_principal(strict):
     assert mine[-1]["recipientAccountId"] == "111111111111"
     refused = [r for r in records if r.get("errorCode") == "UnrecognizedClientException"]
     assert refused and refused[0]["userIdentity"] == {"type": "Unknown"}
+
+
+def as_(strict, who):
+    keys = {"admin": ("AKIAADMINEXAMPLE0001", "admin-secret-key"), "myapp": ("AKIAMYAPPEXAMPLE0001", "myapp-secret-key"),
+            "payments": ("AKIAPAYMENTSEXAMPLE1", "payments-secret-key"), "reader": ("AKIAREADEREXAMPLE001", "reader-secret-key")}
+    return client(strict.url, key=keys[who][0], secret=keys[who][1])
+
+
+def denied(call, *args, **kwargs):
+    code, message, status = error_of(call, *args, **kwargs)
+    assert (code, status) == ("AccessDeniedException", 400), (code, message)
+    return message
+
+
+def test_the_seed_article_application_reads_its_secret_and_nothing_else(strict):
+    admin, app = as_(strict, "admin"), as_(strict, "myapp")
+    arn = admin.create_secret(Name="Applications/MyApp/MySQL-RDS-Database", SecretString="db-password")["ARN"]
+    other = admin.create_secret(Name="Applications/Other", SecretString="other")["ARN"]
+    assert app.get_secret_value(SecretId="Applications/MyApp/MySQL-RDS-Database")["SecretString"] == "db-password"
+    assert app.get_secret_value(SecretId=arn)["SecretString"] == "db-password"
+    user = "arn:aws:iam::111111111111:user/myapp-ec2-role"
+    assert denied(app.describe_secret, SecretId=arn) == (
+        f"User: {user} is not authorized to perform: secretsmanager:DescribeSecret on resource: {arn} "
+        "because no identity-based policy allows the secretsmanager:DescribeSecret action")
+    assert denied(app.get_secret_value, SecretId="Applications/Other") == (
+        f"User: {user} is not authorized to perform: secretsmanager:GetSecretValue on resource: {other} "
+        "because no identity-based policy allows the secretsmanager:GetSecretValue action")
+    assert "on resource: * because" in denied(app.list_secrets)
+    denied(app.put_secret_value, SecretId=arn, SecretString="mine now")
+    denied(app.create_secret, Name="Applications/MyApp/New", SecretString="x")
+    # A secret that does not exist is denied too, named as the caller named it.
+    assert "on resource: Applications/Missing because" in denied(app.get_secret_value, SecretId="Applications/Missing")
+    assert admin.get_secret_value(SecretId=arn)["SecretString"] == "db-password"
+
+
+def test_tag_and_mfa_conditions(strict):
+    admin, payments = as_(strict, "admin"), as_(strict, "payments")
+    mine = admin.create_secret(Name="pay/key", SecretString="p", Tags=[{"Key": "team", "Value": "payments"}])["ARN"]
+    admin.create_secret(Name="hr/key", SecretString="h", Tags=[{"Key": "team", "Value": "hr"}])
+    assert payments.describe_secret(SecretId=mine)["Name"] == "pay/key"
+    denied(payments.describe_secret, SecretId="hr/key")
+    # ${aws:PrincipalTag/team} is the caller's tag: payments may read payments' secrets only.
+    assert payments.get_secret_value(SecretId="pay/key")["SecretString"] == "p"
+    denied(payments.get_secret_value, SecretId="hr/key")
+    assert denied(payments.delete_secret, SecretId="pay/key").endswith("with an explicit deny in an identity-based policy")
+
+
+def test_a_resource_policy_grants_access_within_the_account(strict):
+    admin, reader = as_(strict, "admin"), as_(strict, "reader")
+    admin.create_secret(Name="shared/config", SecretString="shared")
+    denied(reader.get_secret_value, SecretId="shared/config")
+    admin.put_resource_policy(SecretId="shared/config", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:user/reader"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    assert reader.get_secret_value(SecretId="shared/config")["SecretString"] == "shared"
+    denied(reader.describe_secret, SecretId="shared/config")
+    admin.put_resource_policy(SecretId="shared/config", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": {"AWS": "111111111111"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    assert denied(admin.get_secret_value, SecretId="shared/config").endswith("with an explicit deny in a resource-based policy")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        records = json.loads(urllib.request.urlopen(strict.url + "/_secretsd/audit?since=0").read())["Records"]
+        refusals = [r for r in records if r.get("errorCode") == "AccessDeniedException"]
+        if refusals:
+            break
+        time.sleep(0.1)
+    assert refusals and refusals[-1]["errorMessage"].startswith("User: arn:aws:iam::111111111111:user/")

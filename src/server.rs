@@ -310,7 +310,11 @@ async fn api_request(
         body: &body,
     };
     let time_ms = ctx.clock.now_millis();
-    let caller = auth::authenticate(&ctx.credentials, &signed, chrono::Utc::now());
+    let caller =
+        auth::authenticate(&ctx.credentials, &signed, chrono::Utc::now()).map(|c| auth::Caller {
+            source_ip: Some(peer.ip()),
+            ..c
+        });
     let header = |name: &str| {
         parts
             .headers

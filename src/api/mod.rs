@@ -1,6 +1,7 @@
 //! The operations. Each is one async function `op(ctx, caller, input) -> Result<output>`; the
 //! families live in their own files. Shared lookup and value-writing rules live here, once.
 
+pub mod access;
 pub mod list;
 pub mod policy;
 pub mod random;
@@ -45,6 +46,22 @@ pub struct Ctx {
 /// Runs one operation on a raw request body and returns the raw response body.
 pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) -> ApiResult<Bytes> {
     use Operation::*;
+    // A configured principal's call carries its facts for policy evaluation; account-level
+    // actions are authorized here, actions on a secret by the shared lookup below.
+    let with_facts;
+    let caller = match caller.principal {
+        Some(_) => {
+            with_facts = Caller {
+                facts: Some(std::sync::Arc::new(access::RequestFacts::of(op, body))),
+                ..caller.clone()
+            };
+            if matches!(op, ListSecrets | GetRandomPassword | BatchGetSecretValue) {
+                access::authorize(ctx, &with_facts, None, "*")?;
+            }
+            &with_facts
+        }
+        None => caller,
+    };
     match op {
         CreateSecret => call(body, |i| secrets::create_secret(ctx, caller, i)).await,
         DescribeSecret => call(body, |i| secrets::describe_secret(ctx, caller, i)).await,
@@ -182,10 +199,12 @@ fn live(ctx: &Ctx, secret: Option<&Secret>, arn: Option<&str>) -> bool {
 /// Reads the secret a `SecretId` names, without locking it.
 pub(crate) fn load(ctx: &Ctx, caller: &Caller, secret_id: &str) -> ApiResult<Secret> {
     let (key, arn) = resolve(caller, secret_id)?;
-    match ctx.store.get(&key)? {
-        Some(secret) if live(ctx, Some(&secret), arn.as_deref()) => Ok(secret),
-        _ => Err(ApiError::secret_not_found()),
-    }
+    let found = ctx
+        .store
+        .get(&key)?
+        .filter(|secret| live(ctx, Some(secret), arn.as_deref()));
+    access::authorize(ctx, caller, found.as_ref(), secret_id)?;
+    found.ok_or_else(ApiError::secret_not_found)
 }
 
 /// Opens a change to the existing secret a `SecretId` names; the returned copy is the one to
@@ -197,12 +216,14 @@ pub(crate) async fn begin_existing<'a>(
 ) -> ApiResult<(SecretTxn<'a>, Secret)> {
     let (key, arn) = resolve(caller, secret_id)?;
     let txn = ctx.store.begin(&key).await?;
-    match txn.current() {
-        Some(secret) if live(ctx, Some(secret), arn.as_deref()) => {
-            let secret = secret.clone();
-            Ok((txn, secret))
-        }
-        _ => Err(ApiError::secret_not_found()),
+    let found = txn
+        .current()
+        .filter(|secret| live(ctx, Some(secret), arn.as_deref()))
+        .cloned();
+    access::authorize(ctx, caller, found.as_ref(), secret_id)?;
+    match found {
+        Some(secret) => Ok((txn, secret)),
+        None => Err(ApiError::secret_not_found()),
     }
 }
 

@@ -163,6 +163,9 @@ pub async fn create_secret(
         region: caller.region.clone(),
         name: name.clone(),
     };
+    // Authorized against the ARN the secret will have, as AWS does.
+    let new_arn = arn::secret_arn(&key, &arn::random_suffix());
+    super::access::authorize(ctx, caller, None, &new_arn)?;
     let txn = ctx.store.begin(&key).await?;
     let now = ctx.clock.now_millis();
     if let Some(existing) = txn.current().filter(|s| super::live(ctx, Some(s), None)) {
@@ -193,7 +196,7 @@ pub async fn create_secret(
     }
 
     let mut secret = Secret {
-        arn: arn::secret_arn(&key, &arn::random_suffix()),
+        arn: new_arn,
         name,
         account: key.account.clone(),
         region: key.region.clone(),

@@ -2,6 +2,7 @@
 //! (account, region, principal). Operations receive an already-authenticated `Caller`.
 
 pub mod credentials;
+pub mod policy;
 pub mod sigv4;
 
 use crate::error::ApiResult;
@@ -19,6 +20,10 @@ pub struct Caller {
     /// The configured principal, whose policies strict mode evaluates; `None` for the built-in
     /// credential, unknown keys in open mode, and secretsd's own rotators.
     pub principal: Option<std::sync::Arc<credentials::Principal>>,
+    /// Where the request came from (`aws:SourceIp`).
+    pub source_ip: Option<std::net::IpAddr>,
+    /// What the current request asks, set per call for configured principals.
+    pub facts: Option<std::sync::Arc<crate::api::access::RequestFacts>>,
 }
 
 impl Caller {
@@ -33,6 +38,8 @@ impl Caller {
             ),
             access_key_id: String::new(),
             principal: None,
+            source_ip: None,
+            facts: None,
         }
     }
 }
@@ -74,5 +81,7 @@ pub fn authenticate(
         region: auth.region,
         access_key_id: auth.access_key_id,
         principal,
+        source_ip: None,
+        facts: None,
     })
 }
