@@ -1,7 +1,7 @@
 //! A small closed-loop load generator for `scripts/bench`: N connections, each sending signed
 //! Secrets Manager requests back to back for a fixed time; prints one JSON line with req/s and
 //! latency percentiles. Usage:
-//!   loadgen --url http://127.0.0.1:4584 --op create|get|put|list|list-filtered|list-sparse|batch --secrets N --connections 16 --seconds 10
+//!   loadgen --url http://127.0.0.1:4584 --op create|policy|get|put|list|list-filtered|list-sparse|batch --secrets N --connections 16 --seconds 10 [--access-key K --secret-key S]
 //! `create` makes secrets `bench-0` … `bench-(N-1)` and exits; `get` reads `bench-0`; `put`
 //! writes to a random one of them (AWS keeps at most 100 versions of a secret a day, so durable
 //! writes are spread over many secrets, as a real workload is).
@@ -19,6 +19,8 @@ struct Args {
     secrets: usize,
     connections: usize,
     seconds: u64,
+    access_key: String,
+    secret_key: String,
 }
 
 fn parse_args() -> Args {
@@ -28,6 +30,8 @@ fn parse_args() -> Args {
         secrets: 1000,
         connections: 16,
         seconds: 10,
+        access_key: "test".into(),
+        secret_key: "test".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -38,14 +42,17 @@ fn parse_args() -> Args {
             "--secrets" => args.secrets = value.parse().expect("a number"),
             "--connections" => args.connections = value.parse().expect("a number"),
             "--seconds" => args.seconds = value.parse().expect("a number"),
+            "--access-key" => args.access_key = value,
+            "--secret-key" => args.secret_key = value,
             other => panic!("unknown flag {other}"),
         }
     }
     args
 }
 
-/// Signs like botocore: content-type;host;x-amz-date;x-amz-target, with `test`/`test`.
-fn signed_request(host: &str, target: &str, body: Vec<u8>) -> Request<Full<Bytes>> {
+/// Signs like botocore: content-type;host;x-amz-date;x-amz-target, with the given key
+/// (`test`/`test` unless `--access-key`/`--secret-key` say otherwise).
+fn signed_request(args: &Args, host: &str, target: &str, body: Vec<u8>) -> Request<Full<Bytes>> {
     let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let headers = vec![
         (
@@ -67,8 +74,8 @@ fn signed_request(host: &str, target: &str, body: Vec<u8>) -> Request<Full<Bytes
     let authorization = sigv4::sign(
         &req,
         &names,
-        "test",
-        "test",
+        &args.access_key,
+        &args.secret_key,
         &amz_date,
         "us-east-1",
         "secretsmanager",
@@ -87,6 +94,21 @@ fn signed_request(host: &str, target: &str, body: Vec<u8>) -> Request<Full<Bytes
 fn body_for(op: &str, n: usize, secrets: usize) -> (String, Vec<u8>) {
     use rand::Rng;
     match op {
+        // A resource policy on bench-N that lets the bench's strict-mode principal read it.
+        "policy" => (
+            "secretsmanager.PutResourcePolicy".into(),
+            serde_json::json!({
+                "SecretId": format!("bench-{n}"),
+                "ResourcePolicy": serde_json::json!({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:user/bench-app"},
+                     "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+                    {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "secretsmanager:DeleteSecret",
+                     "Resource": "*", "Condition": {"StringNotEquals": {"aws:PrincipalTag/role": "admin"}}}
+                ]}).to_string(),
+            })
+            .to_string()
+            .into_bytes(),
+        ),
         "create" => (
             "secretsmanager.CreateSecret".into(),
             serde_json::json!({
@@ -171,7 +193,7 @@ async fn worker(args: std::sync::Arc<Args>, deadline: Instant, index: usize) -> 
     let mut errors = 0;
     let mut n = index;
     loop {
-        if args.op == "create" {
+        if args.op == "create" || args.op == "policy" {
             if n >= args.secrets {
                 break;
             }
@@ -180,7 +202,7 @@ async fn worker(args: std::sync::Arc<Args>, deadline: Instant, index: usize) -> 
         }
         let (target, body) = body_for(&args.op, n, args.secrets);
         n += args.connections;
-        let request = signed_request(&authority, &target, body);
+        let request = signed_request(&args, &authority, &target, body);
         let started = Instant::now();
         // Servers that close after each answer (moto's) get a new connection per request.
         if sender.ready().await.is_err() {

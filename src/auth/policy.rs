@@ -65,8 +65,42 @@ pub enum Decision {
     ImplicitDeny(Missing),
 }
 
-/// `*` and `?` glob match; `fold` compares without case.
+/// `*` and `?` glob match; `fold` compares without case. ASCII (the usual case: actions, ARNs)
+/// is matched in place; anything else through the general version.
 fn glob(pattern: &str, text: &str, fold: bool) -> bool {
+    if !pattern.is_ascii() || !text.is_ascii() {
+        return glob_chars(pattern, text, fold);
+    }
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let same = |a: u8, b: u8| {
+        if fold {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == b'?' || same(p[pi], t[ti])) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == b'*')
+}
+
+/// The general glob, over characters; a NUL marks the next pattern character as literal.
+fn glob_chars(pattern: &str, text: &str, fold: bool) -> bool {
     let norm = |s: &str| -> Vec<char> {
         if fold {
             s.to_lowercase().chars().collect()
@@ -109,9 +143,9 @@ fn glob(pattern: &str, text: &str, fold: bool) -> bool {
 /// `text` with its policy variables replaced from `context`; `None` if one has no value.
 /// The escapes stay literal characters (`${*}` is a `*` that matches only itself), which the
 /// glob sees as `\u{0}`-marked literals.
-fn expand(text: &str, context: &Context) -> Option<String> {
+fn expand<'t>(text: &'t str, context: &Context) -> Option<std::borrow::Cow<'t, str>> {
     if !text.contains("${") {
-        return Some(text.to_string());
+        return Some(std::borrow::Cow::Borrowed(text));
     }
     let mut out = String::new();
     let mut rest = text;
@@ -129,7 +163,17 @@ fn expand(text: &str, context: &Context) -> Option<String> {
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    Some(out)
+    Some(std::borrow::Cow::Owned(out))
+}
+
+/// The strings of a string-or-list element, borrowed (Action, Resource and Principal hold only
+/// strings; the grammar check saw to that).
+fn texts(value: &Value) -> impl Iterator<Item = &str> {
+    let (one, many) = match value {
+        Value::Array(items) => (None, items.as_slice()),
+        other => (Some(other), &[][..]),
+    };
+    one.into_iter().chain(many).filter_map(Value::as_str)
 }
 
 /// A string or a list of strings (numbers and booleans by their text).
@@ -164,8 +208,7 @@ fn element_matches(
     context: &Context,
 ) -> bool {
     let any = |v: &Value| {
-        strings(v)
-            .iter()
+        texts(v)
             .filter_map(|p| expand(p, context))
             .any(|p| glob(&p, value, fold))
     };
@@ -299,7 +342,7 @@ fn negation(base: &str) -> Option<&'static str> {
 fn condition_holds(operator: &str, key: &str, expected: &Value, context: &Context) -> bool {
     let expected: Vec<String> = strings(expected)
         .iter()
-        .filter_map(|e| expand(e, context))
+        .filter_map(|e| expand(e, context).map(|e| e.into_owned()))
         .collect();
     let actual = context.get(key).filter(|v| !v.is_empty());
     let (set, operator) = match operator.split_once(':') {
