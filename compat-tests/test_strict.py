@@ -43,6 +43,13 @@ policies = ['''{"Version": "2012-10-17", "Statement": [
 ]}''']
 
 [[principals]]
+name = "partner"
+account = "222222222222"
+access_key_id = "AKIAPARTNEREXAMPLE01"
+secret_access_key = "partner-secret-key"
+policies = ['{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "arn:aws:secretsmanager:us-east-1:111111111111:secret:shared/*"}}']
+
+[[principals]]
 name = "reader"
 account = "111111111111"
 access_key_id = "AKIAREADEREXAMPLE001"
@@ -125,7 +132,8 @@ def test_the_audit_trail_names_the_principal(strict):
 
 def as_(strict, who):
     keys = {"admin": ("AKIAADMINEXAMPLE0001", "admin-secret-key"), "myapp": ("AKIAMYAPPEXAMPLE0001", "myapp-secret-key"),
-            "payments": ("AKIAPAYMENTSEXAMPLE1", "payments-secret-key"), "reader": ("AKIAREADEREXAMPLE001", "reader-secret-key")}
+            "payments": ("AKIAPAYMENTSEXAMPLE1", "payments-secret-key"), "reader": ("AKIAREADEREXAMPLE001", "reader-secret-key"),
+            "partner": ("AKIAPARTNEREXAMPLE01", "partner-secret-key")}
     return client(strict.url, key=keys[who][0], secret=keys[who][1])
 
 
@@ -187,3 +195,20 @@ def test_a_resource_policy_grants_access_within_the_account(strict):
             break
         time.sleep(0.1)
     assert refusals and refusals[-1]["errorMessage"].startswith("User: arn:aws:iam::111111111111:user/")
+
+
+def test_cross_account_access_needs_both_policies(strict):
+    admin, partner = as_(strict, "admin"), as_(strict, "partner")
+    arn = admin.create_secret(Name="shared/xacct", SecretString="for the partner", KmsKeyId="alias/shared")["ARN"]
+    partner_arn = "arn:aws:iam::222222222222:user/partner"
+    # The partner's own policy allows it, the secret's account does not (yet).
+    assert denied(partner.get_secret_value, SecretId=arn) == (
+        f"User: {partner_arn} is not authorized to perform: secretsmanager:GetSecretValue on resource: {arn} "
+        "because no resource-based policy allows the secretsmanager:GetSecretValue action")
+    admin.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    assert partner.get_secret_value(SecretId=arn)["SecretString"] == "for the partner"
+    # Only by full ARN: a name means the caller's own account, where its policy allows nothing.
+    assert "on resource: shared/xacct because" in denied(partner.get_secret_value, SecretId="shared/xacct")
+    # The resource policy grants GetSecretValue only.
+    denied(partner.describe_secret, SecretId=arn)

@@ -163,8 +163,9 @@ where
 }
 
 /// Resolves a `SecretId` to the key of the secret it names in the caller's partition, and the
-/// exact ARN it must have when the id was a full ARN. An ARN of another account or region names
-/// nothing the caller can reach (ARCHITECTURE invariant 5).
+/// exact ARN it must have when the id was a full ARN. An ARN of another region names nothing the
+/// caller can reach, nor one of another account unless a configured principal's policies and
+/// the secret's resource policy let it through (ARCHITECTURE invariant 5).
 fn resolve(caller: &Caller, secret_id: &str) -> ApiResult<(SecretKey, Option<String>)> {
     let (key, arn) = match arn::parse_secret_id(secret_id)? {
         SecretRef::Name(name) => (
@@ -178,7 +179,11 @@ fn resolve(caller: &Caller, secret_id: &str) -> ApiResult<(SecretKey, Option<Str
         SecretRef::FullArn { key, arn } => (key, Some(arn)),
         SecretRef::PartialArn { key } => (key, None),
     };
-    if key.account != caller.account || key.region != caller.region {
+    // Another account's secret is reachable only by its full ARN, only for a configured
+    // principal, and only if policies of both accounts allow it (`access::authorize`).
+    let cross_account =
+        key.account != caller.account && arn.is_some() && caller.principal.is_some();
+    if (key.account != caller.account && !cross_account) || key.region != caller.region {
         return Err(ApiError::secret_not_found());
     }
     Ok((key, arn))
