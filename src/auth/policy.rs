@@ -219,30 +219,46 @@ fn element_matches(
     }
 }
 
-/// Whether a `Principal` value names the caller. An account id or `…:root` stands for every
-/// principal of that account (the account delegates to its own IAM).
-fn names_principal(value: &Value, request: &Request<'_>) -> bool {
-    let matches_id = |id: &str| {
-        id == "*"
+/// How a `Principal` names the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Named {
+    No,
+    /// Through its account (`"111111111111"`, `…:root`): AWS reads this as delegation to the
+    /// account, so within the account the caller's identity policy must still allow.
+    ByAccount,
+    /// The caller itself, or everyone (`"*"`).
+    Directly,
+}
+
+fn names_principal(value: &Value, request: &Request<'_>) -> Named {
+    let root = format!("arn:aws:iam::{}:root", request.principal_account);
+    let named = |id: &str| {
+        if id == "*"
             || id == request.principal_arn
-            || id == request.principal_account
-            || id == format!("arn:aws:iam::{}:root", request.principal_account)
             || (id.contains('*') && glob(id, request.principal_arn, false))
+        {
+            Named::Directly
+        } else if id == request.principal_account || id == root {
+            Named::ByAccount
+        } else {
+            Named::No
+        }
     };
     match value {
-        Value::String(s) => s == "*",
-        Value::Object(map) => map
-            .get("AWS")
-            .is_some_and(|ids| strings(ids).iter().any(|id| matches_id(id))),
-        _ => false,
+        Value::String(s) if s == "*" => Named::Directly,
+        Value::Object(map) => map.get("AWS").map_or(Named::No, |ids| {
+            texts(ids).map(named).max().unwrap_or(Named::No)
+        }),
+        _ => Named::No,
     }
 }
 
-fn principal_matches(statement: &serde_json::Map<String, Value>, request: &Request<'_>) -> bool {
+/// Whether a resource-policy statement is about the caller, and how.
+fn principal_matches(statement: &serde_json::Map<String, Value>, request: &Request<'_>) -> Named {
     match (statement.get("Principal"), statement.get("NotPrincipal")) {
         (Some(p), _) => names_principal(p, request),
-        (None, Some(p)) => !names_principal(p, request),
-        (None, None) => false,
+        (None, Some(p)) if names_principal(p, request) == Named::No => Named::Directly,
+        _ => Named::No,
     }
 }
 
@@ -405,31 +421,46 @@ fn conditions_hold(statement: &serde_json::Map<String, Value>, context: &Context
 }
 
 /// The effects of the statements of `policies` that apply to the request.
-fn effects(policies: &[&Value], request: &Request<'_>, resource_policy: bool) -> (bool, bool) {
-    let (mut allow, mut deny) = (false, false);
+/// The effects of the statements of `policies` that apply to the request: whether one allows
+/// (and whether only through account delegation) and whether one denies. A Deny that names the
+/// caller's account covers all of the account's principals.
+fn effects(policies: &[&Value], request: &Request<'_>, resource_policy: bool) -> Effects {
+    let mut effects = Effects::default();
     for policy in policies {
         for statement in statements(policy) {
-            let applies =
-                element_matches(statement, "Action", request.action, true, request.context)
-                    && element_matches(
-                        statement,
-                        "Resource",
-                        request.resource,
-                        false,
-                        request.context,
-                    )
-                    && (!resource_policy || principal_matches(statement, request))
-                    && conditions_hold(statement, request.context);
+            let named = if resource_policy {
+                principal_matches(statement, request)
+            } else {
+                Named::Directly
+            };
+            let applies = named != Named::No
+                && element_matches(statement, "Action", request.action, true, request.context)
+                && element_matches(
+                    statement,
+                    "Resource",
+                    request.resource,
+                    false,
+                    request.context,
+                )
+                && conditions_hold(statement, request.context);
             if applies {
                 match statement.get("Effect").and_then(Value::as_str) {
-                    Some("Deny") => deny = true,
-                    Some("Allow") => allow = true,
+                    Some("Deny") => effects.deny = true,
+                    Some("Allow") if named == Named::Directly => effects.allow = true,
+                    Some("Allow") => effects.allow_by_account = true,
                     _ => {}
                 }
             }
         }
     }
-    (allow, deny)
+    effects
+}
+
+#[derive(Default)]
+struct Effects {
+    allow: bool,
+    allow_by_account: bool,
+    deny: bool,
 }
 
 /// AWS's decision for the request.
@@ -439,24 +470,30 @@ pub fn evaluate(
     request: &Request<'_>,
 ) -> Decision {
     let identity: Vec<&Value> = identity_policies.iter().collect();
-    let (identity_allow, identity_deny) = effects(&identity, request, false);
-    let (resource_allow, resource_deny) = effects(
-        &resource_policy.into_iter().collect::<Vec<_>>(),
-        request,
-        true,
-    );
-    if identity_deny {
+    let resource: Vec<&Value> = resource_policy.into_iter().collect();
+    let identity = effects(&identity, request, false);
+    let resource = effects(&resource, request, true);
+    if identity.deny {
         return Decision::ExplicitDeny(Source::Identity);
     }
-    if resource_deny {
+    if resource.deny {
         return Decision::ExplicitDeny(Source::Resource);
     }
-    let same_account = request.principal_account == request.resource_account;
-    match (identity_allow, resource_allow) {
-        (true, true) => Decision::Allow,
-        (true, false) | (false, true) if same_account => Decision::Allow,
-        (true, false) => Decision::ImplicitDeny(Missing::ResourceAllow),
-        _ => Decision::ImplicitDeny(Missing::IdentityAllow),
+    if request.principal_account == request.resource_account {
+        // Within an account either side may allow; naming the account only delegates.
+        if identity.allow || resource.allow {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny(Missing::IdentityAllow)
+        }
+    } else {
+        // Across accounts the secret's account must allow the caller (naming its account
+        // counts), and the caller's own account must allow it too.
+        match (identity.allow, resource.allow || resource.allow_by_account) {
+            (true, true) => Decision::Allow,
+            (true, false) => Decision::ImplicitDeny(Missing::ResourceAllow),
+            _ => Decision::ImplicitDeny(Missing::IdentityAllow),
+        }
     }
 }
 
@@ -629,6 +666,17 @@ mod tests {
             let p = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": who}, "Action": "*", "Resource": "*"}});
             assert_eq!(evaluate(&identity, Some(&p), &r), Decision::Allow, "{p}");
         }
+        // Within the account, naming the account only delegates: the identity policy decides.
+        let account_only = json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "111111111111"}, "Action": "*", "Resource": "*"}});
+        assert_eq!(
+            decide(
+                &[],
+                Some(&account_only),
+                "secretsmanager:GetSecretValue",
+                &c
+            ),
+            Decision::ImplicitDeny(Missing::IdentityAllow)
+        );
         let service = json!({"Statement": {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "*", "Resource": "*"}});
         assert_eq!(
             evaluate(&identity, Some(&service), &r),
