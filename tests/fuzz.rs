@@ -366,7 +366,11 @@ proptest! {
         "\\PC{0,200}",
     ]) {
         if let Ok(parsed) = policy::parse(&document) {
-            let _ = policy::grants_broad_access(&parsed);
+            let _ = secretsd::auth::policy::grants_public_access(
+                &parsed,
+                "arn:aws:secretsmanager:us-east-1:000000000000:secret:x-AbCdEf",
+                &["secretsmanager:GetSecretValue"],
+            );
         }
     }
 }

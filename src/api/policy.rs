@@ -58,6 +58,23 @@ pub struct PolicyOutput {
     pub policy_name: Option<String>,
 }
 
+/// Broad access, as BlockPublicPolicy and ValidateResourcePolicy judge it: the policy lets a
+/// principal of any account perform one of Secrets Manager's secret actions.
+fn grants_public_access(policy: &serde_json::Value, resource: &str) -> bool {
+    let actions: Vec<String> = crate::protocol::Operation::ALL
+        .iter()
+        .map(|op| format!("secretsmanager:{}", op.name()))
+        .filter(|a| {
+            !matches!(
+                a.as_str(),
+                "secretsmanager:ListSecrets" | "secretsmanager:GetRandomPassword"
+            )
+        })
+        .collect();
+    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+    crate::auth::policy::grants_public_access(policy, resource, &actions)
+}
+
 pub async fn put_resource_policy(
     ctx: &Ctx,
     caller: &Caller,
@@ -71,14 +88,14 @@ pub async fn put_resource_policy(
     c.finish()?;
     let document = input.resource_policy.unwrap_or_default();
     let parsed = policy::parse(&document).map_err(malformed)?;
-    if input.block_public_policy.unwrap_or(false) && policy::grants_broad_access(&parsed) {
-        return Err(ApiError::new(
-            ErrorCode::PublicPolicy,
-            "BlockPublicPolicy is set and the resource policy grants broad access: it allows every principal without a condition.",
-        ));
-    }
     let (txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    if input.block_public_policy.unwrap_or(false) && grants_public_access(&parsed, &secret.arn) {
+        return Err(ApiError::new(
+            ErrorCode::PublicPolicy,
+            "BlockPublicPolicy is set and the resource policy grants broad access: it lets principals of any account act on the secret.",
+        ));
+    }
     secret.resource_policy = Some(document);
     secret.last_changed_ms = ctx.clock.now_millis();
     txn.commit(Some(&secret)).await?;
@@ -188,9 +205,9 @@ pub async fn validate_resource_policy(
             check_name: "SYNTAX_CHECKING".into(),
             error_message: e.0,
         }),
-        Ok(parsed) if policy::grants_broad_access(&parsed) => findings.push(ValidationFinding {
+        Ok(parsed) if grants_public_access(&parsed, "*") => findings.push(ValidationFinding {
             check_name: "BROAD_ACCESS_CHECKING".into(),
-            error_message: "The resource policy allows every principal without a condition.".into(),
+            error_message: "The resource policy grants broad access: it lets principals of any account act on the secret.".into(),
         }),
         Ok(_) => {}
     }

@@ -497,6 +497,25 @@ pub fn evaluate(
     }
 }
 
+/// Whether a resource policy grants broad access (BlockPublicPolicy, ValidateResourcePolicy):
+/// asked through the same evaluation, does it let a stranger — a principal of an unrelated
+/// account, with no attributes — perform any of `actions` on `resource`? A condition on a key
+/// the stranger lacks narrows it; a negated one (`StringNotEquals`) does not.
+pub fn grants_public_access(resource_policy: &Value, resource: &str, actions: &[&str]) -> bool {
+    let context = Context::default();
+    actions.iter().any(|action| {
+        let stranger = Request {
+            action,
+            resource,
+            principal_arn: "arn:aws:iam::999999999999:user/anyone",
+            principal_account: "999999999999",
+            resource_account: "",
+            context: &context,
+        };
+        effects(&[resource_policy], &stranger, true).allow
+    })
+}
+
 /// AWS's AccessDeniedException text for a denial.
 pub fn denial_message(request: &Request<'_>, decision: &Decision) -> String {
     let head = format!(
@@ -1041,6 +1060,42 @@ mod tests {
             Decision::Allow
         );
         assert_eq!(expand("a${$}b", &c).unwrap(), "a$b");
+    }
+
+    #[test]
+    fn public_access_is_an_allow_for_a_stranger() {
+        let actions = [
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:DeleteSecret",
+        ];
+        let check = |policy: Value| grants_public_access(&policy, SECRET, &actions);
+        let statement = |s: Value| json!({"Version": "2012-10-17", "Statement": [s]});
+        assert!(check(statement(
+            json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})
+        )));
+        assert!(check(statement(
+            json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "secretsmanager:*", "Resource": "*"})
+        )));
+        assert!(check(statement(
+            json!({"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "*", "Resource": "*"})
+        )));
+        assert!(check(statement(
+            json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "111111111111"}}})
+        )));
+        assert!(!check(statement(
+            json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "*", "Resource": "*"})
+        )));
+        assert!(!check(statement(
+            json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}})
+        )));
+        assert!(!check(statement(
+            json!({"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"})
+        )));
+        assert!(!check(statement(
+            json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:ListSecrets", "Resource": "*"})
+        )));
     }
 
     #[test]

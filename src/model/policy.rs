@@ -1,6 +1,6 @@
-//! The grammar of IAM policy documents, as resource policies use it (PutResourcePolicy,
-//! ValidateResourcePolicy; spec §3.5), and the "broad access" check of `BlockPublicPolicy`.
-//! Evaluation (who may do what) belongs to the access-control work; this module only parses.
+//! The grammar of IAM policy documents: resource policies (PutResourcePolicy,
+//! ValidateResourcePolicy; spec §3.5) and the identity policies of configured principals.
+//! Evaluation — who may do what, and whether a policy is public — is `auth::policy`'s.
 
 use serde_json::{Map, Value};
 
@@ -208,33 +208,6 @@ fn validate(value: &Value, kind: Kind) -> Result<(), SyntaxError> {
     Ok(())
 }
 
-fn is_everyone(principal: &Value) -> bool {
-    match principal {
-        Value::String(s) => s == "*",
-        Value::Object(map) => map.get("AWS").is_some_and(|ids| match ids {
-            Value::String(s) => s == "*",
-            Value::Array(items) => items.iter().any(|i| i.as_str() == Some("*")),
-            _ => false,
-        }),
-        _ => false,
-    }
-}
-
-/// Broad access: an `Allow` for every principal with no condition to narrow it, or an `Allow`
-/// through `NotPrincipal` (which grants everyone else).
-pub fn grants_broad_access(policy: &Value) -> bool {
-    let statements: Vec<&Value> = match policy.get("Statement") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(single) => vec![single],
-        None => vec![],
-    };
-    statements.iter().any(|s| {
-        s.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && s.get("Condition").is_none()
-            && (s.get("Principal").is_some_and(is_everyone) || s.get("NotPrincipal").is_some())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,7 +217,7 @@ mod tests {
     #[test]
     fn accepts_a_plain_resource_policy() {
         let policy = parse(GOOD).unwrap();
-        assert!(!grants_broad_access(&policy));
+        assert!(policy.get("Statement").is_some());
         let single = r#"{"Statement":{"Effect":"Deny","Principal":"*","NotAction":["secretsmanager:Get*"],"Condition":{"Bool":{"aws:SecureTransport":false}}}}"#;
         assert!(parse(single).is_ok());
     }
@@ -267,18 +240,5 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn broad_access_is_an_unconditioned_allow_for_everyone() {
-        let public = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
-        assert!(grants_broad_access(&parse(public).unwrap()));
-        let aws_star =
-            r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":"*"}]}"#;
-        assert!(grants_broad_access(&parse(aws_star).unwrap()));
-        let conditioned = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"111111111111"}}}]}"#;
-        assert!(!grants_broad_access(&parse(conditioned).unwrap()));
-        let deny = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}"#;
-        assert!(!grants_broad_access(&parse(deny).unwrap()));
     }
 }
