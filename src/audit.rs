@@ -21,8 +21,6 @@ use std::time::Duration;
 
 /// Request members that may carry secret material, never recorded.
 const SENSITIVE_MEMBERS: &[&str] = &["SecretString", "SecretBinary", "RotationToken"];
-/// Response members worth recording: identifiers only.
-const RESPONSE_MEMBERS: &[&str] = &["ARN", "Name", "VersionId"];
 /// Records kept in memory for the admin endpoint when there is no data dir.
 const MEMORY_RECORDS: usize = 10_000;
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -69,7 +67,19 @@ pub struct ApiCall<'a> {
 }
 
 /// JSON members kept as the client sent them (no re-encoding of values).
-type Members<'a> = BTreeMap<String, &'a RawValue>;
+type Members<'a> = BTreeMap<&'a str, &'a RawValue>;
+
+/// The identifiers of a response, read without touching (or copying) anything else in it —
+/// GetSecretValue's answer holds the value.
+#[derive(serde::Deserialize)]
+struct ResponseIds<'a> {
+    #[serde(rename = "ARN", borrow, default)]
+    arn: Option<&'a RawValue>,
+    #[serde(rename = "Name", borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(rename = "VersionId", borrow, default)]
+    version_id: Option<&'a RawValue>,
+}
 
 /// One record, in CloudTrail's field names. Built from borrowed parts and serialised once.
 #[derive(Serialize)]
@@ -139,14 +149,27 @@ const SOURCE: &str = "secretsmanager.amazonaws.com";
 fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The JSON object's members that `keep` accepts, or `None` (not an object, or nothing kept).
-fn members<'a>(body: &'a [u8], keep: impl Fn(&str) -> bool) -> Option<Members<'a>> {
-    let mut all: Members<'a> = serde_json::from_slice(body).ok()?;
-    all.retain(|k, _| keep(k));
+/// The request's members minus the sensitive ones, or `None` (not an object, nothing left, or
+/// a member name with escapes, which no real client sends).
+fn request_members(body: &[u8]) -> Option<Members<'_>> {
+    let mut all: Members<'_> = serde_json::from_slice(body).ok()?;
+    all.retain(|k, _| !SENSITIVE_MEMBERS.contains(k));
+    (!all.is_empty()).then_some(all)
+}
+
+fn response_members(body: &[u8]) -> Option<Members<'_>> {
+    let ids: ResponseIds<'_> = serde_json::from_slice(body).ok()?;
+    let all: Members<'_> = [
+        ("ARN", ids.arn),
+        ("Name", ids.name),
+        ("VersionId", ids.version_id),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v?)))
+    .collect();
     (!all.is_empty()).then_some(all)
 }
 
@@ -262,7 +285,7 @@ impl Audit {
             return;
         }
         let (response_elements, error_code, error_message) = match call.response {
-            Ok(body) => (members(body, |k| RESPONSE_MEMBERS.contains(&k)), None, None),
+            Ok(body) => (response_members(body), None, None),
             Err((code, message)) => (None, Some(code), Some(message)),
         };
         let record = Record {
@@ -277,7 +300,7 @@ impl Audit {
             aws_region: call.region,
             source_ip_address: call.source_ip,
             user_agent: call.user_agent,
-            request_parameters: members(call.request, |k| !SENSITIVE_MEMBERS.contains(&k)),
+            request_parameters: request_members(call.request),
             response_elements,
             error_code,
             error_message,
