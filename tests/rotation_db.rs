@@ -5,6 +5,7 @@
 
 mod common;
 
+use aws_sdk_secretsmanager::types::RotationRulesType;
 use aws_sdk_secretsmanager::Client;
 use common::*;
 use mysql_async::prelude::Queryable;
@@ -777,6 +778,20 @@ async fn wait_for_test_rotation(server: &TestServer, arn: &str, seen: usize) {
     panic!("the test rotation did not end within 15 s");
 }
 
+/// Sets `rules` with RotateImmediately=false and waits for the test rotation it runs.
+async fn schedule_only(server: &TestServer, sm: &Client, arn: &str, rules: RotationRulesType) {
+    let seen = event_count(server, arn).await;
+    sm.rotate_secret()
+        .secret_id(arn)
+        .rotation_lambda_arn(PG_SINGLE)
+        .rotate_immediately(false)
+        .rotation_rules(rules)
+        .send()
+        .await
+        .unwrap();
+    wait_for_test_rotation(server, arn, seen).await;
+}
+
 #[tokio::test]
 async fn cron_schedules_rotate_inside_their_windows_only() {
     let server = start().await;
@@ -784,20 +799,11 @@ async fn cron_schedules_rotate_inside_their_windows_only() {
     let (arn, user) = pg_secret(&sm, "cron").await;
     set_clock(&server, "2027-01-10T12:00:00Z").await;
     let seen = event_count(&server, &arn).await;
-    sm.rotate_secret()
-        .secret_id(&arn)
-        .rotation_lambda_arn(PG_SINGLE)
-        .rotate_immediately(false)
-        .rotation_rules(
-            aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                .schedule_expression("cron(0 16 1,15 * ? *)")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let rules = RotationRulesType::builder()
+        .schedule_expression("cron(0 16 1,15 * ? *)")
+        .build();
     // RotateImmediately=false only tests the current credentials.
-    wait_for_test_rotation(&server, &arn, seen).await;
+    schedule_only(&server, &sm, &arn, rules).await;
     let names: Vec<String> = rotation_events(&server, &arn).await[seen..]
         .iter()
         .map(|e| e["event"].as_str().unwrap().to_string())
@@ -837,20 +843,10 @@ async fn rate_and_day_schedules_rotate_when_due() {
     let sm = client(&server);
     let (arn, _) = pg_secret(&sm, "rate").await;
     set_clock(&server, "2027-03-10T12:30:00Z").await;
-    let seen = event_count(&server, &arn).await;
-    sm.rotate_secret()
-        .secret_id(&arn)
-        .rotation_lambda_arn(PG_SINGLE)
-        .rotate_immediately(false)
-        .rotation_rules(
-            aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                .schedule_expression("rate(4 hours)")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    wait_for_test_rotation(&server, &arn, seen).await;
+    let rules = RotationRulesType::builder()
+        .schedule_expression("rate(4 hours)")
+        .build();
+    schedule_only(&server, &sm, &arn, rules).await;
     // Hour windows start on the hour: 16:00, one hour long.
     assert_eq!(
         next_rotation(&sm, &arn).await,
@@ -873,19 +869,10 @@ async fn rate_and_day_schedules_rotate_when_due() {
     // Switching to days rotates at once (RotateImmediately defaults to true), then on the
     // second UTC day after.
     rotate(&server, &sm, &arn, PG_SINGLE).await.unwrap();
-    let seen = event_count(&server, &arn).await;
-    sm.rotate_secret()
-        .secret_id(&arn)
-        .rotate_immediately(false)
-        .rotation_rules(
-            aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                .automatically_after_days(2)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    wait_for_test_rotation(&server, &arn, seen).await;
+    let rules = RotationRulesType::builder()
+        .automatically_after_days(2)
+        .build();
+    schedule_only(&server, &sm, &arn, rules).await;
     assert_eq!(
         next_rotation(&sm, &arn).await,
         epoch("2027-03-12T23:59:59Z")
