@@ -193,24 +193,32 @@ async fn stages(sm: &Client, arn: &str) -> std::collections::HashMap<String, Vec
         .clone()
 }
 
-#[tokio::test]
-async fn postgres_single_user_rotation_changes_the_real_password() {
+/// A new PostgreSQL login role with password `initial-pw`, and a secret describing it (with an
+/// extra key that rotations must carry over).
+async fn pg_secret(sm: &Client, prefix: &str) -> (String, String) {
     let db = pg();
-    let master = pg_master(&db).await;
-    let user = unique("app");
-    master
+    let user = unique(prefix);
+    pg_master(&db)
+        .await
         .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'"))
         .await
         .unwrap();
-    let server = start().await;
-    let sm = client(&server);
     let arn = create_secret(
-        &sm,
+        sm,
         &format!("db/{user}"),
         &json!({"engine": "postgres", "host": "127.0.0.1", "port": db.port, "username": user,
                 "password": "initial-pw", "dbname": "postgres", "note": "kept"}),
     )
     .await;
+    (arn, user)
+}
+
+#[tokio::test]
+async fn postgres_single_user_rotation_changes_the_real_password() {
+    let db = pg();
+    let server = start().await;
+    let sm = client(&server);
+    let (arn, user) = pg_secret(&sm, "app").await;
     let mut old_password = "initial-pw".to_string();
     for round in 0..2 {
         let token = rotate(&server, &sm, &arn, PG_SINGLE).await.unwrap();
@@ -451,20 +459,9 @@ async fn mariadb_alternating_users_get_the_same_grants() {
 async fn a_failed_set_secret_is_resumed_with_the_same_token() {
     let db = pg();
     let master = pg_master(&db).await;
-    let user = unique("stuck");
-    master
-        .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'"))
-        .await
-        .unwrap();
     let server = start().await;
     let sm = client(&server);
-    let arn = create_secret(
-        &sm,
-        &format!("db/{user}"),
-        &json!({"engine": "postgres", "host": "127.0.0.1", "port": db.port, "username": user,
-                "password": "initial-pw"}),
-    )
-    .await;
+    let (arn, user) = pg_secret(&sm, "stuck").await;
     let first = sm.get_secret_value().secret_id(&arn).send().await.unwrap();
     // Someone changed the password behind the secret's back: no stored credential works.
     master
@@ -687,25 +684,6 @@ async fn passwords_made_of_quotes_and_backslashes_are_set_exactly() {
             .expect("hostile password works on MariaDB");
     }
     server.shutdown().await;
-}
-
-/// A PostgreSQL login role and its secret, for the schedule tests.
-async fn pg_secret(sm: &Client, prefix: &str) -> (String, String) {
-    let db = pg();
-    let user = unique(prefix);
-    pg_master(&db)
-        .await
-        .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'"))
-        .await
-        .unwrap();
-    let arn = create_secret(
-        sm,
-        &format!("db/{user}"),
-        &json!({"engine": "postgres", "host": "127.0.0.1", "port": db.port, "username": user,
-                "password": "initial-pw"}),
-    )
-    .await;
-    (arn, user)
 }
 
 fn epoch(text: &str) -> i64 {
