@@ -261,6 +261,30 @@ async fn postgres_single_user_rotation_changes_the_real_password() {
     server.shutdown().await;
 }
 
+/// A master secret for `db` and a user's secret pointing at it (`masterarn`), for the
+/// alternating-users rotators; the user's secret's ARN.
+async fn alternating_secrets(
+    sm: &Client,
+    engine: &str,
+    db: &Db,
+    user: &str,
+    extra: Value,
+) -> String {
+    let master_arn = create_secret(
+        sm,
+        &format!("db/master-{user}"),
+        &json!({"engine": engine, "host": "127.0.0.1", "port": db.port, "username": "master",
+                "password": db.master_password}),
+    )
+    .await;
+    let mut secret = json!({"engine": engine, "host": "127.0.0.1", "port": db.port, "username": user,
+                            "password": "initial-pw", "masterarn": master_arn});
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        secret[k] = v.clone();
+    }
+    create_secret(sm, &format!("db/{user}"), &secret).await
+}
+
 #[tokio::test]
 async fn postgres_alternating_users_take_turns_and_both_keep_working() {
     let db = pg();
@@ -277,20 +301,7 @@ async fn postgres_alternating_users_take_turns_and_both_keep_working() {
         .unwrap();
     let server = start().await;
     let sm = client(&server);
-    let master_arn = create_secret(
-        &sm,
-        &format!("db/master-{user}"),
-        &json!({"engine": "postgres", "host": "127.0.0.1", "port": db.port, "username": "master",
-                "password": db.master_password}),
-    )
-    .await;
-    let arn = create_secret(
-        &sm,
-        &format!("db/{user}"),
-        &json!({"engine": "postgres", "host": "127.0.0.1", "port": db.port, "username": user,
-                "password": "initial-pw", "dbname": "postgres", "masterarn": master_arn}),
-    )
-    .await;
+    let arn = alternating_secrets(&sm, "postgres", &db, &user, json!({"dbname": "postgres"})).await;
     let clone = format!("{user}_clone");
     let mut expected_user = clone.clone();
     for round in 0..3 {
@@ -411,20 +422,7 @@ async fn mariadb_alternating_users_get_the_same_grants() {
         .unwrap();
     let server = start().await;
     let sm = client(&server);
-    let master_arn = create_secret(
-        &sm,
-        &format!("db/master-{user}"),
-        &json!({"engine": "mariadb", "host": "127.0.0.1", "port": db.port, "username": "master",
-                "password": db.master_password}),
-    )
-    .await;
-    let arn = create_secret(
-        &sm,
-        &format!("db/{user}"),
-        &json!({"engine": "mariadb", "host": "127.0.0.1", "port": db.port, "username": user,
-                "password": "initial-pw", "masterarn": master_arn, "ssl": false}),
-    )
-    .await;
+    let arn = alternating_secrets(&sm, "mariadb", &db, &user, json!({"ssl": false})).await;
     let clone = format!("{user}_clone");
     for round in 0..3 {
         rotate(&server, &sm, &arn, MARIADB_MULTI).await.unwrap();
@@ -650,20 +648,7 @@ async fn passwords_made_of_quotes_and_backslashes_are_set_exactly() {
         ))
         .await
         .unwrap();
-    let master_arn = create_secret(
-        &sm,
-        &unique("db/hostile-master"),
-        &json!({"engine": "mariadb", "host": "127.0.0.1", "port": my_db.port,
-                "username": "master", "password": my_db.master_password}),
-    )
-    .await;
-    let arn = create_secret(
-        &sm,
-        &unique("db/hostile-my"),
-        &json!({"engine": "mariadb", "host": "127.0.0.1", "port": my_db.port,
-                "username": my_user, "password": "initial-pw", "masterarn": master_arn}),
-    )
-    .await;
+    let arn = alternating_secrets(&sm, "mariadb", &my_db, &my_user, json!({})).await;
     for _ in 0..2 {
         rotate(
             &server,

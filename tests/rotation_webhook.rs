@@ -172,12 +172,11 @@ async fn last_event(server: &TestServer, arn: &str, token: &str) -> serde_json::
     panic!("no outcome for {token}");
 }
 
-#[tokio::test]
-async fn a_signed_webhook_runs_the_four_steps() {
-    let (server, sm, hook) = setup(None, KEY).await;
+/// Creates a secret and starts its rotation by the hook; its ARN and the rotation's token.
+async fn rotate_new_secret(sm: &Client, name: &str) -> (String, String) {
     let arn = sm
         .create_secret()
-        .name("hooked")
+        .name(name)
         .secret_string("first")
         .send()
         .await
@@ -195,6 +194,13 @@ async fn a_signed_webhook_runs_the_four_steps() {
         .version_id()
         .unwrap()
         .to_string();
+    (arn, token)
+}
+
+#[tokio::test]
+async fn a_signed_webhook_runs_the_four_steps() {
+    let (server, sm, hook) = setup(None, KEY).await;
+    let (arn, token) = rotate_new_secret(&sm, "hooked").await;
     assert_eq!(
         last_event(&server, &arn, &token).await["event"],
         "RotationSucceeded"
@@ -215,26 +221,7 @@ async fn a_signed_webhook_runs_the_four_steps() {
 #[tokio::test]
 async fn a_failing_or_unsigned_webhook_fails_the_step_with_its_answer() {
     let (server, sm, hook) = setup(Some("setSecret"), KEY).await;
-    let arn = sm
-        .create_secret()
-        .name("hook-fails")
-        .secret_string("first")
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    let token = sm
-        .rotate_secret()
-        .secret_id(&arn)
-        .rotation_lambda_arn("arn:aws:lambda:us-east-1:000000000000:function:hook")
-        .send()
-        .await
-        .unwrap()
-        .version_id()
-        .unwrap()
-        .to_string();
+    let (arn, token) = rotate_new_secret(&sm, "hook-fails").await;
     let event = last_event(&server, &arn, &token).await;
     assert_eq!(event["event"], "RotationFailed");
     assert_eq!(
@@ -246,21 +233,8 @@ async fn a_failing_or_unsigned_webhook_fails_the_step_with_its_answer() {
 
     // A hook keyed differently refuses secretsd's calls: the signature is what it checks.
     let (server, sm, hook) = setup(None, "another-key").await;
-    sm.create_secret()
-        .name("hook-unsigned")
-        .secret_string("first")
-        .send()
-        .await
-        .unwrap();
-    let out = sm
-        .rotate_secret()
-        .secret_id("hook-unsigned")
-        .rotation_lambda_arn("arn:aws:lambda:us-east-1:000000000000:function:hook")
-        .send()
-        .await
-        .unwrap();
-    let arn = out.arn().unwrap();
-    let event = last_event(&server, arn, out.version_id().unwrap()).await;
+    let (arn, token) = rotate_new_secret(&sm, "hook-unsigned").await;
+    let event = last_event(&server, &arn, &token).await;
     assert!(
         event["detail"].as_str().unwrap().ends_with(
             "during createSecret step: webhook answered 401 Unauthorized: bad signature"
