@@ -47,7 +47,11 @@ name = "partner"
 account = "222222222222"
 access_key_id = "AKIAPARTNEREXAMPLE01"
 secret_access_key = "partner-secret-key"
-policies = ['{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "arn:aws:secretsmanager:us-east-1:111111111111:secret:shared/*"}}']
+policies = ['''{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"],
+   "Resource": "arn:aws:secretsmanager:us-east-1:111111111111:secret:shared/*"},
+  {"Effect": "Allow", "Action": "secretsmanager:BatchGetSecretValue", "Resource": "*"}
+]}''']
 
 [[principals]]
 name = "reader"
@@ -212,3 +216,37 @@ def test_cross_account_access_needs_both_policies(strict):
     assert "on resource: shared/xacct because" in denied(partner.get_secret_value, SecretId="shared/xacct")
     # The resource policy grants GetSecretValue only.
     denied(partner.describe_secret, SecretId=arn)
+
+
+def test_cross_account_values_need_a_customer_managed_key(strict):
+    admin, partner = as_(strict, "admin"), as_(strict, "partner")
+    grant = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Resource": "*",
+         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"]}]})
+    default_arn = admin.create_secret(Name="shared/default-key", SecretString="owner only")["ARN"]
+    admin.put_resource_policy(SecretId=default_arn, ResourcePolicy=grant)
+    cmk_arn = admin.create_secret(Name="shared/cmk", SecretString="shared value",
+                                  KmsKeyId="arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab")["ARN"]
+    admin.put_resource_policy(SecretId=cmk_arn, ResourcePolicy=grant)
+
+    # Both policies allow it, but the AWS managed key cannot be used from another account.
+    kms_refusal = ("InvalidRequestException", "You can't access a secret from a different AWS account if you "
+                   "encrypt the secret with the default KMS service key.", 400)
+    assert error_of(partner.get_secret_value, SecretId=default_arn) == kms_refusal
+    assert error_of(partner.put_secret_value, SecretId=default_arn, SecretString="overwritten") == kms_refusal
+    # Metadata involves no key: DescribeSecret works.
+    assert partner.describe_secret(SecretId=default_arn)["Name"] == "shared/default-key"
+    batch = partner.batch_get_secret_value(SecretIdList=[default_arn, cmk_arn])
+    assert [v["SecretString"] for v in batch["SecretValues"]] == ["shared value"]
+    assert [(e["SecretId"], e["ErrorCode"], e["Message"]) for e in batch["Errors"]] == [
+        (default_arn, kms_refusal[0], kms_refusal[1])]
+    # Nothing was written by the refused put.
+    assert admin.get_secret_value(SecretId=default_arn)["SecretString"] == "owner only"
+
+    # With a customer managed key the partner reads and writes.
+    assert partner.get_secret_value(SecretId=cmk_arn)["SecretString"] == "shared value"
+    partner.put_secret_value(SecretId=cmk_arn, SecretString="from the partner")
+    assert admin.get_secret_value(SecretId=cmk_arn)["SecretString"] == "from the partner"
+    # Re-encrypting with the default key closes the door again.
+    admin.update_secret(SecretId=cmk_arn, KmsKeyId="alias/aws/secretsmanager")
+    assert error_of(partner.get_secret_value, SecretId=cmk_arn) == kms_refusal

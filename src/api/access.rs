@@ -11,7 +11,7 @@ use super::Ctx;
 use crate::auth::policy::{self, Context, Decision, Request};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
-use crate::model::secret::Secret;
+use crate::model::secret::{Secret, DEFAULT_KMS_KEY};
 use crate::protocol::Operation;
 use serde_json::Value;
 
@@ -25,6 +25,9 @@ pub struct RequestFacts {
     pub secret_action: String,
     /// Condition keys that come from the request's members.
     pub keys: Vec<(String, Vec<String>)>,
+    /// Whether the call encrypts or decrypts a secret value with the secret's KMS key, which
+    /// decides if a caller from another account can make it (`check_kms_key`).
+    pub uses_value_key: bool,
 }
 
 fn text(value: &Value) -> Option<String> {
@@ -52,7 +55,17 @@ impl RequestFacts {
                 action,
                 secret_action,
                 keys,
+                uses_value_key: false,
             };
+        };
+        let uses_value_key = match operation {
+            Operation::GetSecretValue
+            | Operation::BatchGetSecretValue
+            | Operation::PutSecretValue => true,
+            Operation::UpdateSecret => {
+                members.contains_key("SecretString") || members.contains_key("SecretBinary")
+            }
+            _ => false,
         };
         for (member, key) in [
             ("SecretId", "secretsmanager:SecretId"),
@@ -95,6 +108,7 @@ impl RequestFacts {
             action,
             secret_action,
             keys,
+            uses_value_key,
         }
     }
 }
@@ -175,10 +189,32 @@ pub fn authorize(
         context: &context,
     };
     match policy::evaluate(&principal.policies, resource_policy.as_ref(), &request) {
-        Decision::Allow => Ok(()),
+        Decision::Allow => match secret {
+            Some(secret) if facts.uses_value_key => check_kms_key(&principal.account, secret),
+            _ => Ok(()),
+        },
         denied => Err(ApiError::new(
             ErrorCode::AccessDenied,
             policy::denial_message(&request, &denied),
         )),
     }
+}
+
+/// AWS's KMS rule for cross-account access: the AWS managed key `aws/secretsmanager` can only be
+/// used by its own account, so another account's principal can read or write the value of a
+/// secret only if it is encrypted with a customer managed key, whatever the policies allow.
+/// (Key policies are not modelled: a customer managed key is taken to grant what the secret's
+/// policies grant.)
+fn check_kms_key(principal_account: &str, secret: &Secret) -> Result<(), ApiError> {
+    let default_key = secret
+        .kms_key_id
+        .as_deref()
+        .is_none_or(|key| key.ends_with(DEFAULT_KMS_KEY));
+    if principal_account != secret.account && default_key {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "You can't access a secret from a different AWS account if you encrypt the secret with the default KMS service key.",
+        ));
+    }
+    Ok(())
 }
