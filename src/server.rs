@@ -203,13 +203,8 @@ async fn handle(
     if let Ok(id) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amzn-requestid", id);
     }
-    // Real time, not the test clock: SDKs correct their clock skew from this header.
-    let date = chrono::Utc::now()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
-    if let Ok(date) = HeaderValue::from_str(&date) {
-        headers.insert(hyper::header::DATE, date);
-    }
+    // `Date` (which SDKs correct their clock skew from) is added by hyper from the real clock,
+    // not the test clock, formatted once a second.
     tracing::debug!(
         request_id,
         target,

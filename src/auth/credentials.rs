@@ -1,5 +1,6 @@
 //! Access keys secretsd knows, and how unknown ones are treated.
 
+use super::sigv4::SigningKeyCache;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ pub struct Credential {
     pub session_token: Option<String>,
     /// The configured principal it belongs to; `None` for the built-in `test` credential.
     pub principal: Option<Arc<Principal>>,
+    pub signing_keys: Arc<SigningKeyCache>,
 }
 
 /// A principal declared in the config file (`[[principals]]`): who it is, and what its identity
@@ -70,6 +72,7 @@ impl Credentials {
                     account: default_account.to_string(),
                     session_token: None,
                     principal: None,
+                    signing_keys: Arc::default(),
                 },
             );
         }
@@ -81,6 +84,7 @@ impl Credentials {
                     account: p.principal.account.clone(),
                     session_token: p.session_token.clone(),
                     principal: Some(Arc::new(p.principal.clone())),
+                    signing_keys: Arc::default(),
                 },
             );
         }

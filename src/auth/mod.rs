@@ -59,7 +59,8 @@ pub fn authenticate(
     let (account, principal) = match credentials.lookup(&auth.access_key_id) {
         Some(known) => {
             sigv4::check_clock_skew(&auth, now)?;
-            sigv4::verify(request, &auth, &known.secret_access_key)?;
+            let key = known.signing_keys.get(&known.secret_access_key, &auth);
+            sigv4::verify(request, &auth, &key)?;
             if known.session_token.is_some() && known.session_token != auth.security_token {
                 return Err(crate::error::ApiError::unrecognized_client());
             }

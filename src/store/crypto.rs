@@ -8,6 +8,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -21,24 +22,47 @@ pub type MasterKey = [u8; 32];
 #[derive(Debug)]
 pub struct OpenError;
 
+/// Ciphers of KMS key ids other than the default kept ready; past this many the cache starts
+/// over (deriving one again costs an HMAC and an AES key schedule).
+const CACHED_CIPHERS: usize = 64;
+
 pub struct Crypto {
     master: MasterKey,
+    /// Every value is sealed or opened with one of these: deriving the key and its AES schedule
+    /// for each request was a visible share of GetSecretValue's CPU.
+    ciphers: std::sync::Mutex<HashMap<String, Aes256Gcm>>,
 }
 
 impl Crypto {
     pub fn new(master: MasterKey) -> Self {
-        Crypto { master }
+        Crypto {
+            master,
+            ciphers: std::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     /// HMAC-SHA256(master, "secretsd/kms/<key id>"): one data key per KMS key id, so changing
     /// a secret's `KmsKeyId` really changes the key its new versions are sealed with.
-    fn cipher(&self, kms_key_id: &str) -> Aes256Gcm {
+    fn derive(&self, kms_key_id: &str) -> Aes256Gcm {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.master)
             .expect("HMAC accepts keys of any length");
         mac.update(b"secretsd/kms/");
         mac.update(kms_key_id.as_bytes());
         let key = mac.finalize().into_bytes();
         Aes256Gcm::new(&key)
+    }
+
+    fn cipher(&self, kms_key_id: &str) -> Aes256Gcm {
+        let mut ciphers = self.ciphers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cipher) = ciphers.get(kms_key_id) {
+            return cipher.clone();
+        }
+        if ciphers.len() == CACHED_CIPHERS {
+            ciphers.clear();
+        }
+        let cipher = self.derive(kms_key_id);
+        ciphers.insert(kms_key_id.to_string(), cipher.clone());
+        cipher
     }
 
     pub fn seal(&self, kms_key_id: &str, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
