@@ -30,6 +30,8 @@ pub struct Config {
     pub functions: BTreeMap<String, FunctionConfig>,
     /// Principals declared in the config file, with their credentials and policies.
     pub principals: Vec<PrincipalCredential>,
+    /// Extra CA certificates (PEM) the built-in rotators trust for TLS database logins.
+    pub rotation_ca_file: Option<PathBuf>,
 }
 
 /// `[[principals]]` as written in the file.
@@ -269,6 +271,7 @@ impl Default for Config {
             audit: AuditLevel::All,
             principals: Vec::new(),
             functions: BTreeMap::new(),
+            rotation_ca_file: None,
         }
     }
 }
@@ -295,6 +298,7 @@ struct FileConfig {
     auth: Option<AuthMode>,
     log_level: Option<String>,
     audit: Option<AuditLevel>,
+    rotation_ca_file: Option<PathBuf>,
     #[serde(default)]
     principals: Vec<PrincipalFile>,
     #[serde(default)]
@@ -312,6 +316,7 @@ pub struct Overrides {
     pub log_level: Option<String>,
     pub master_key: Option<String>,
     pub auth: Option<AuthMode>,
+    pub rotation_ca_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -378,6 +383,12 @@ impl Config {
                 dup.access_key_id
             ));
         }
+        // Checked now, so a wrong path is a start-up error rather than a failed rotation later.
+        let rotation_ca_file = overrides.rotation_ca_file.or(file.rotation_ca_file);
+        if let Some(path) = &rotation_ca_file {
+            std::fs::metadata(path)
+                .map_err(|e| format!("cannot read rotation_ca_file {}: {e}", path.display()))?;
+        }
         Ok(Config {
             listen,
             storage,
@@ -391,6 +402,7 @@ impl Config {
             audit: file.audit.unwrap_or(defaults.audit),
             functions: check_functions(file.functions)?,
             principals,
+            rotation_ca_file,
         })
     }
 }

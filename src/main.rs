@@ -48,6 +48,10 @@ struct ServeArgs {
     /// open: any well-formed request (test/test verified); strict: only configured principals
     #[arg(long, env = "SECRETSD_AUTH", value_parser = ["open", "strict"])]
     auth: Option<String>,
+    /// CA certificates (PEM) the built-in rotators trust for TLS database logins, besides the
+    /// system's
+    #[arg(long, env = "SECRETSD_ROTATION_CA_FILE")]
+    rotation_ca_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
                 secretsd::auth::credentials::AuthMode::Open
             }
         }),
+        rotation_ca_file: args.rotation_ca_file,
     };
     let config = match Config::resolve(overrides) {
         Ok(config) => config,

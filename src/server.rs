@@ -76,6 +76,9 @@ impl Server {
             credentials: Credentials::new(config.auth, &config.account, &config.principals),
             functions: config.functions.clone(),
             rotation,
+            rotation_tls: crate::rotation::builtin::RotationTls::new(
+                config.rotation_ca_file.clone(),
+            ),
             endpoint: OnceLock::new(),
         });
         let _ = ctx.endpoint.set(format!("http://{addr}"));

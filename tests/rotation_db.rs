@@ -478,7 +478,7 @@ async fn a_failed_set_secret_is_resumed_with_the_same_token() {
     assert_eq!(
         detail,
         format!(
-            "Error when executing lambda {PG_SINGLE} during setSecret step: setSecret: Unable to log into database with previous, current, or pending secret of secret arn {arn} (login failed: password authentication failed for user \"{user}\")"
+            "Error when executing lambda {PG_SINGLE} during setSecret step: setSecret: Unable to log into database with previous, current, or pending secret of secret arn {arn} (login failed: password authentication failed for user \"{user}\" (over TLS: login failed: error performing TLS handshake: invalid peer certificate: UnknownIssuer))"
         )
     );
     // Nothing rolled back, nothing moved: AWSPENDING holds the generated value, AWSCURRENT
@@ -885,23 +885,197 @@ async fn two_rotate_secret_calls_at_once_start_one_rotation() {
     server.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_secret_that_demands_tls_fails_in_set_secret_and_says_why() {
-    let server = start().await;
-    let sm = client(&server);
+/// The private CA that signed both test servers' certificates.
+fn test_ca_file() -> String {
+    std::env::var("SECRETSD_TEST_CA_FILE")
+        .expect("SECRETSD_TEST_CA_FILE is not set: scripts/testdb start exports it")
+}
+
+/// A server whose built-in rotators trust the test CA.
+async fn start_trusting_test_ca() -> TestServer {
+    start_with_config(&format!("rotation_ca_file = {:?}\n", test_ca_file())).await
+}
+
+/// A PostgreSQL login over verified TLS (the test CA), the way `"ssl": true` logs in.
+async fn pg_login_tls(
+    port: u16,
+    user: &str,
+    password: &str,
+) -> Result<tokio_postgres::Client, String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(test_ca_file()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
+    let (client, connection) = tokio_postgres::Config::new()
+        .host("127.0.0.1")
+        .port(port)
+        .user(user)
+        .password(password)
+        .dbname("postgres")
+        .ssl_mode(tokio_postgres::config::SslMode::Require)
+        .connect(tls)
+        .await
+        .map_err(|e| {
+            e.as_db_error()
+                .map_or(e.to_string(), |db| db.message().to_string())
+        })?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// A PostgreSQL role in `group` (scripts/testdb: members of `tls_only` log in only over TLS,
+/// members of `plain_only` only without it) and its secret with `ssl` as given.
+async fn pg_secret_in(sm: &Client, group: &str, ssl: Option<Value>) -> (String, String) {
     let db = pg();
-    let arn = create_secret(
-        &sm,
-        &unique("db/tls"),
-        &json!({"engine": "postgres", "host": "127.0.0.1", "port": db.port, "username": "u",
-                "password": "p", "ssl": true}),
+    let user = unique(group);
+    pg_master(&db)
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE {user} LOGIN PASSWORD 'initial-pw' IN ROLE {group}"
+        ))
+        .await
+        .unwrap();
+    let mut secret = json!({"engine": "postgres", "host": "127.0.0.1", "port": db.port,
+                            "username": user, "password": "initial-pw"});
+    if let Some(ssl) = ssl {
+        secret["ssl"] = ssl;
+    }
+    (
+        create_secret(sm, &format!("db/{user}"), &secret).await,
+        user,
     )
-    .await;
+}
+
+#[tokio::test]
+async fn postgres_logins_use_verified_tls_as_the_secret_says() {
+    let db = pg();
+    let server = start_trusting_test_ca().await;
+    let sm = client(&server);
+
+    // "ssl": true: over TLS, verified against the configured CA. The role cannot log in without
+    // TLS, so the rotation proves it.
+    let (arn, user) = pg_secret_in(&sm, "tls_only", Some(json!(true))).await;
+    for _ in 0..2 {
+        rotate(&server, &sm, &arn, PG_SINGLE).await.unwrap();
+    }
+    let password = current_value(&sm, &arn, "AWSCURRENT").await["password"].clone();
+    let c = pg_login_tls(db.port, &user, password.as_str().unwrap())
+        .await
+        .unwrap();
+    let ssl: bool = c
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ssl);
+
+    // No "ssl" key: TLS first; for a role refused over TLS, plain after it.
+    let (arn, user) = pg_secret_in(&sm, "plain_only", None).await;
+    rotate(&server, &sm, &arn, PG_SINGLE).await.unwrap();
+    let password = current_value(&sm, &arn, "AWSCURRENT").await["password"].clone();
+    pg_login(db.port, &user, password.as_str().unwrap())
+        .await
+        .unwrap();
+    let (arn, _) = pg_secret_in(&sm, "tls_only", None).await;
+    rotate(&server, &sm, &arn, PG_SINGLE).await.unwrap();
+
+    // "ssl": false: plain only, which a TLS-only role is refused.
+    let (arn, user) = pg_secret_in(&sm, "tls_only", Some(json!("false"))).await;
     let detail = rotate(&server, &sm, &arn, PG_SINGLE).await.unwrap_err();
     assert!(detail.contains("during setSecret step"), "{detail}");
     assert!(
-        detail.ends_with("(the secret asks for \"ssl\": true, but secretsd's built-in rotators do not support TLS connections yet; set \"ssl\": false or use a python rotation function)"),
+        detail.contains(&format!("pg_hba.conf rejects connection for host \"127.0.0.1\", user \"{user}\", database \"postgres\", no encryption")),
         "{detail}"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls_refuses_a_server_certificate_it_cannot_verify() {
+    // The default trust (system roots) does not include the tests' private CA.
+    let server = start().await;
+    let sm = client(&server);
+    let (arn, _) = pg_secret_in(&sm, "tls_only", Some(json!(true))).await;
+    let detail = rotate(&server, &sm, &arn, PG_SINGLE).await.unwrap_err();
+    assert!(detail.contains("during setSecret step"), "{detail}");
+    assert!(
+        detail.contains("invalid peer certificate: UnknownIssuer"),
+        "{detail}"
+    );
+    // Nothing changed: the pending version waits, AWSCURRENT still holds the initial password.
+    assert_eq!(
+        current_value(&sm, &arn, "AWSCURRENT").await["password"],
+        "initial-pw"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn mariadb_logins_use_verified_tls_as_the_secret_says() {
+    let db = mariadb();
+    let server = start_trusting_test_ca().await;
+    let sm = client(&server);
+    let user = unique("tls");
+    let mut master = my_master(&db).await;
+    master
+        .query_drop(format!(
+            "CREATE USER '{user}'@'%' IDENTIFIED BY 'initial-pw' REQUIRE SSL"
+        ))
+        .await
+        .unwrap();
+    let secret = json!({"engine": "mariadb", "host": "127.0.0.1", "port": db.port,
+                        "username": user, "password": "initial-pw", "ssl": true});
+    let arn = create_secret(&sm, &format!("db/{user}"), &secret).await;
+    for _ in 0..2 {
+        rotate(&server, &sm, &arn, MARIADB_SINGLE).await.unwrap();
+    }
+    let password = current_value(&sm, &arn, "AWSCURRENT").await["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The new password logs in over verified TLS; without TLS the server refuses the user.
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(db.port)
+        .user(Some(user.clone()))
+        .pass(Some(password.clone()))
+        .prefer_socket(false)
+        .ssl_opts(Some(mysql_async::SslOpts::default().with_root_certs(vec![
+            std::path::PathBuf::from(test_ca_file()).into(),
+        ])));
+    let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+    let cipher: Option<(String, String)> = conn
+        .query_first("SHOW STATUS LIKE 'Ssl_cipher'")
+        .await
+        .unwrap();
+    assert!(!cipher.unwrap().1.is_empty());
+    let refused = my_login(db.port, &user, &password).await.unwrap_err();
+    assert!(refused.contains("Access denied"), "{refused}");
+
+    // With "ssl": false the rotator does not try TLS, and the server refuses it.
+    sm.put_secret_value()
+        .secret_id(&arn)
+        .secret_string(
+            json!({"engine": "mariadb", "host": "127.0.0.1", "port": db.port,
+                              "username": user, "password": password, "ssl": false})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let detail = rotate(&server, &sm, &arn, MARIADB_SINGLE)
+        .await
+        .unwrap_err();
+    assert!(detail.contains("during setSecret step"), "{detail}");
+    assert!(detail.contains("Access denied"), "{detail}");
     server.shutdown().await;
 }

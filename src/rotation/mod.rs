@@ -6,7 +6,7 @@
 //! checks that AWSCURRENT reached the token. Failures are recorded and retried with the same
 //! token. Jobs and due times live in the store, so a restart resumes them.
 
-mod builtin;
+pub(crate) mod builtin;
 mod exec;
 mod webhook;
 

@@ -8,6 +8,10 @@
 
 mod mysql;
 mod postgres;
+mod tls;
+
+pub use tls::RotationTls;
+use tls::TlsMode;
 
 use crate::api::secrets::{describe_secret, SecretIdInput};
 use crate::api::values::{
@@ -343,10 +347,12 @@ impl Rotator<'_> {
     async fn login(&self, secret: &DbSecret) -> StepResult<Session> {
         let target = secret.target(self.engine)?;
         match self.engine {
-            DbEngine::Postgres => postgres::connect(&target).await.map(Session::Postgres),
-            DbEngine::Mysql | DbEngine::Mariadb => {
-                mysql::connect(&target).await.map(Session::Mysql)
-            }
+            DbEngine::Postgres => postgres::connect(&target, &self.ctx.rotation_tls)
+                .await
+                .map(Session::Postgres),
+            DbEngine::Mysql | DbEngine::Mariadb => mysql::connect(&target, &self.ctx.rotation_tls)
+                .await
+                .map(Session::Mysql),
         }
     }
 
@@ -448,6 +454,7 @@ pub(crate) struct Target {
     user: String,
     password: String,
     dbname: Option<String>,
+    tls: TlsMode,
 }
 
 impl DbSecret {
@@ -493,18 +500,14 @@ impl DbSecret {
         Value::Object(self.0.clone()).to_string()
     }
 
-    /// The login this secret describes. `ssl`: absent or false → a plain connection (the
-    /// templates try TLS first and fall back); true → TLS, which the built-in rotators do not
-    /// speak yet, so they say so instead of silently downgrading.
+    /// The login this secret describes; `ssl` as the templates read it (`tls` module).
     fn target(&self, engine: DbEngine) -> StepResult<Target> {
-        let tls_required = match self.0.get("ssl") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-            _ => false,
+        let tls = match self.0.get("ssl") {
+            None | Some(Value::Null) => TlsMode::Prefer,
+            Some(Value::Bool(true)) => TlsMode::Require,
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => TlsMode::Require,
+            Some(_) => TlsMode::Disable,
         };
-        if tls_required {
-            return Err("the secret asks for \"ssl\": true, but secretsd's built-in rotators do not support TLS connections yet; set \"ssl\": false or use a python rotation function".into());
-        }
         let default_port = match engine {
             DbEngine::Postgres => 5432,
             DbEngine::Mysql | DbEngine::Mariadb => 3306,
@@ -529,6 +532,7 @@ impl DbSecret {
             user: self.str("username").to_string(),
             password: self.str("password").to_string(),
             dbname,
+            tls,
         })
     }
 }
@@ -602,8 +606,17 @@ mod tests {
             DbSecret::parse(no_host, DbEngine::Mariadb).err().unwrap(),
             "host key is missing from secret JSON"
         );
-        let tls = r#"{"engine":"mariadb","host":"h","username":"u","password":"p","ssl":"true"}"#;
-        let s = DbSecret::parse(tls, DbEngine::Mariadb).unwrap();
-        assert!(s.target(DbEngine::Mariadb).is_err());
+        let ssl = |value: &str| {
+            let text = format!(
+                r#"{{"engine":"mariadb","host":"h","username":"u","password":"p"{value}}}"#
+            );
+            let s = DbSecret::parse(&text, DbEngine::Mariadb).unwrap();
+            s.target(DbEngine::Mariadb).unwrap().tls
+        };
+        assert_eq!(ssl(""), TlsMode::Prefer);
+        assert_eq!(ssl(r#","ssl":true"#), TlsMode::Require);
+        assert_eq!(ssl(r#","ssl":"True""#), TlsMode::Require);
+        assert_eq!(ssl(r#","ssl":false"#), TlsMode::Disable);
+        assert_eq!(ssl(r#","ssl":"false""#), TlsMode::Disable);
     }
 }

@@ -4,9 +4,10 @@
 //! MariaDB (spec/rotation.md §6.5), so values are written as SQL string literals, quoted for the
 //! server's `sql_mode`. Users live at host `'%'`, as the templates assume.
 
+use super::tls::{with_mode, RotationTls};
 use super::{StepResult, Target, CONNECT_TIMEOUT};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder};
+use mysql_async::{Conn, OptsBuilder, SslOpts};
 use tokio::sync::Mutex;
 
 /// Which password syntax the server speaks.
@@ -32,14 +33,27 @@ fn db_error(what: &str, e: mysql_async::Error) -> String {
     }
 }
 
-pub async fn connect(target: &Target) -> StepResult<Session> {
-    let opts = OptsBuilder::default()
+pub async fn connect(target: &Target, tls: &RotationTls) -> StepResult<Session> {
+    with_mode(target.tls, |use_tls| connect_once(target, tls, use_tls)).await
+}
+
+async fn connect_once(target: &Target, tls: &RotationTls, use_tls: bool) -> StepResult<Session> {
+    let mut opts = OptsBuilder::default()
         .ip_or_hostname(target.host.clone())
         .tcp_port(target.port)
         .user(Some(target.user.clone()))
         .pass(Some(target.password.clone()))
         .db_name(target.dbname.clone())
         .prefer_socket(false);
+    if use_tls {
+        // The chain and the host name are verified, against the same roots as PostgreSQL's.
+        let roots = tls.roots()?.into_iter().map(|cert| cert.to_vec().into());
+        opts = opts.ssl_opts(Some(
+            SslOpts::default()
+                .with_root_certs(roots.collect())
+                .with_disable_built_in_roots(true),
+        ));
+    }
     let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
         Err(_) => {
             return Err(format!(

@@ -4,22 +4,36 @@
 //! names and values with `format('%I', …)`/`format('%L', …)`. The password is sent as a SCRAM
 //! verifier computed here, so the cleartext never reaches the server's statement log.
 
+use super::tls::{with_mode, RotationTls};
 use super::{StepResult, Target, CONNECT_TIMEOUT};
 use tokio_postgres::config::SslMode;
-use tokio_postgres::NoTls;
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{NoTls, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub struct Session {
     client: tokio_postgres::Client,
 }
 
 fn db_error(what: &str, e: tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{what}: {}", db.message()),
-        None => format!("{what}: {e}"),
+    if let Some(db) = e.as_db_error() {
+        return format!("{what}: {}", db.message());
     }
+    // tokio-postgres leaves the cause (a TLS verification failure, say) to `source()`.
+    let mut text = format!("{what}: {e}");
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
-pub async fn connect(target: &Target) -> StepResult<Session> {
+pub async fn connect(target: &Target, tls: &RotationTls) -> StepResult<Session> {
+    with_mode(target.tls, |use_tls| connect_once(target, tls, use_tls)).await
+}
+
+async fn connect_once(target: &Target, tls: &RotationTls, use_tls: bool) -> StepResult<Session> {
     let mut config = tokio_postgres::Config::new();
     config
         .host(&target.host)
@@ -28,10 +42,33 @@ pub async fn connect(target: &Target) -> StepResult<Session> {
         .password(&target.password)
         .dbname(target.dbname.as_deref().unwrap_or("postgres"))
         .connect_timeout(CONNECT_TIMEOUT)
-        .ssl_mode(SslMode::Disable)
+        .ssl_mode(if use_tls {
+            SslMode::Require
+        } else {
+            SslMode::Disable
+        })
         .application_name("secretsd-rotation");
+    let client = if use_tls {
+        // Verifies the chain and that the certificate names `host` (libpq's verify-full).
+        let connector = MakeRustlsConnect::new((*tls.client_config()?).clone());
+        establish(&config, target, connector).await?
+    } else {
+        establish(&config, target, NoTls).await?
+    };
+    Ok(Session { client })
+}
+
+async fn establish<T>(
+    config: &tokio_postgres::Config,
+    target: &Target,
+    tls: T,
+) -> StepResult<tokio_postgres::Client>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
     let (client, connection) =
-        match tokio::time::timeout(CONNECT_TIMEOUT, config.connect(NoTls)).await {
+        match tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls)).await {
             Err(_) => {
                 return Err(format!(
                     "connecting to {}:{} timed out",
@@ -45,7 +82,7 @@ pub async fn connect(target: &Target) -> StepResult<Session> {
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    Ok(Session { client })
+    Ok(client)
 }
 
 impl Session {
