@@ -138,3 +138,35 @@ def test_builtin_rotators_by_template_name_from_boto3(rotating, dbs):
     assert current["username"] == f"{user}_clone"
     pg_login(port, current["username"], current["password"]).close()
     pg_login(port, user, "initial-pw").close()
+
+
+def test_a_secret_rds_owns_rotates_without_a_function(rotating, dbs):
+    port, master_password = dbs["pg"]
+    user = f"rds_{uuid.uuid4().hex[:10]}"
+    with pg_login(port, "master", master_password) as conn:
+        conn.execute(f"CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'")
+    body = json.dumps({"DBInstanceIdentifier": "billing", "Engine": "postgres", "Host": "127.0.0.1", "Port": port,
+                       "Ssl": False, "MasterUsername": user, "MasterUserPassword": "initial-pw"}).encode()
+    request = urllib.request.Request(rotating.url + "/_secretsd/managed-secrets", data=body, method="POST")
+    created = json.loads(urllib.request.urlopen(request).read())
+    sm = client(rotating.url)
+    described = sm.describe_secret(SecretId=created["ARN"])
+    assert described["Name"].startswith("rds!db-")
+    assert described["OwningService"] == "rds"
+    assert "RotationLambdaARN" not in described
+    with pytest.raises(sm.exceptions.InvalidRequestException):
+        sm.put_secret_value(SecretId=created["ARN"], SecretString="{}")
+
+    # The AWS CLI/Terraform way of changing a managed secret's schedule: no function named.
+    token = sm.rotate_secret(SecretId=created["ARN"], RotationRules={"AutomaticallyAfterDays": 2})["VersionId"]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        current = sm.get_secret_value(SecretId=created["ARN"])
+        if current["VersionId"] == token:
+            break
+        time.sleep(0.05)
+    value = json.loads(current["SecretString"])
+    assert current["VersionId"] == token and sorted(value) == ["password", "username"]
+    pg_login(port, user, value["password"]).close()
+    with pytest.raises(psycopg.OperationalError):
+        pg_login(port, user, "initial-pw")

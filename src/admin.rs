@@ -54,6 +54,7 @@ pub async fn handle(
         (&Method::GET, "/_secretsd/rotations") => rotations(ctx, query),
         (&Method::GET, "/_secretsd/audit") => audit_records(ctx, query),
         (&Method::POST, "/_secretsd/clock") => set_clock(ctx, body).await,
+        (&Method::POST, "/_secretsd/managed-secrets") => managed_secret(ctx, body).await,
         _ => {
             return json_response(
                 StatusCode::NOT_FOUND,
@@ -65,6 +66,16 @@ pub async fn handle(
         Ok(value) => json_response(StatusCode::OK, value),
         Err(e) => protocol::error_response(&e),
     }
+}
+
+/// `POST /_secretsd/managed-secrets`: registers a database's master login as a secret that RDS
+/// owns (`api::managed`), as `ManageMasterUserPassword` would; answers `ARN`, `Name`,
+/// `VersionId`.
+async fn managed_secret(ctx: &Ctx, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let request = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid_parameter(format!("bad managed secret request: {e}")))?;
+    let created = crate::api::managed::create_managed_secret(ctx, request).await?;
+    serde_json::to_value(created).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// `GET /_secretsd/rotations?secret=<ARN>`: the rotation configuration, the job in progress (if

@@ -244,6 +244,21 @@ impl FunctionConfig {
     }
 
     /// The built-in rotator an AWS template name stands for, with default settings.
+    /// The rotator of a secret another service owns: single user, on its database's engine.
+    pub fn for_owned(owner: &crate::model::secret::Ownership) -> Option<FunctionConfig> {
+        let engine = match owner.engine.as_str() {
+            "postgres" => DbEngine::Postgres,
+            "mysql" => DbEngine::Mysql,
+            "mariadb" => DbEngine::Mariadb,
+            _ => return None,
+        };
+        Some(FunctionConfig {
+            engine: Some(engine),
+            strategy: Some(RotationStrategy::Single),
+            ..FunctionConfig::new(FunctionKind::Builtin)
+        })
+    }
+
     pub fn template(name: &str) -> Option<FunctionConfig> {
         let (_, engine, strategy) = TEMPLATE_ROTATORS.iter().find(|(n, ..)| *n == name)?;
         Some(FunctionConfig {

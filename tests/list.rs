@@ -142,6 +142,8 @@ async fn filters_follow_awss_rules() {
             .send()
             .await
             .unwrap();
+        // Listing is in creation order: secrets made in one millisecond would tie.
+        server.clock().advance_millis(1);
     }
     let by = |key, values: &[&str]| sm.list_secrets().filters(filter(key, values));
     assert_eq!(

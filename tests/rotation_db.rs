@@ -1079,3 +1079,181 @@ async fn mariadb_logins_use_verified_tls_as_the_secret_says() {
     assert!(detail.contains("Access denied"), "{detail}");
     server.shutdown().await;
 }
+
+/// Registers `user`@PostgreSQL as the master login of an RDS instance (what
+/// `ManageMasterUserPassword` does in AWS); the secret's ARN and name.
+async fn rds_managed_secret(server: &TestServer, db: &Db, user: &str) -> (String, String) {
+    let body = json!({"DBInstanceIdentifier": "orders-db", "Engine": "postgres", "Host": "127.0.0.1",
+                      "Port": db.port, "DBName": "postgres", "Ssl": false,
+                      "MasterUsername": user, "MasterUserPassword": "initial-pw"});
+    let created = admin(
+        server,
+        "POST",
+        "/_secretsd/managed-secrets",
+        &body.to_string(),
+    )
+    .await;
+    let arn = created["ARN"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_string();
+    (arn, created["Name"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn a_secret_rds_owns_is_closed_to_clients_and_rotated_by_the_service() {
+    let db = pg();
+    let user = unique("rdsmaster");
+    pg_master(&db)
+        .await
+        .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'"))
+        .await
+        .unwrap();
+    let server = start().await;
+    let sm = client(&server);
+    let (arn, name) = rds_managed_secret(&server, &db, &user).await;
+    assert!(name.starts_with("rds!db-"), "{name}");
+
+    // What DescribeSecret shows of it (spec/rotation.md §4.1).
+    let d = sm.describe_secret().secret_id(&arn).send().await.unwrap();
+    let instance = "arn:aws:rds:us-east-1:000000000000:db:orders-db";
+    assert_eq!(d.owning_service(), Some("rds"));
+    assert_eq!(
+        d.description(),
+        Some(format!("Secret associated with primary RDS DB instance: {instance}").as_str())
+    );
+    let tags: Vec<(&str, &str)> = d
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("aws:rds:primaryDBInstanceArn", instance),
+            ("aws:secretsmanager:owningService", "rds")
+        ]
+    );
+    assert_eq!(d.rotation_enabled(), Some(true));
+    assert_eq!(d.rotation_lambda_arn(), None);
+    assert_eq!(
+        d.rotation_rules()
+            .and_then(|r| r.automatically_after_days()),
+        Some(7)
+    );
+    assert!(d.next_rotation_date().is_some());
+    let listed = sm
+        .list_secrets()
+        .filters(
+            aws_sdk_secretsmanager::types::Filter::builder()
+                .key(aws_sdk_secretsmanager::types::FilterNameStringType::OwningService)
+                .values("rds")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed
+            .secret_list()
+            .iter()
+            .filter_map(|s| s.arn())
+            .collect::<Vec<_>>(),
+        [arn.as_str()]
+    );
+
+    // Clients cannot change it.
+    let refusal = (
+        "InvalidRequestException".to_string(),
+        format!(
+            "You can't modify secret {name} because it's managed by rds. Use rds to update it."
+        ),
+    );
+    let put = sm
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string("{}")
+        .send()
+        .await;
+    assert_eq!(error_of(put), refusal);
+    let update = sm
+        .update_secret()
+        .secret_id(&arn)
+        .description("mine")
+        .send()
+        .await;
+    assert_eq!(error_of(update), refusal);
+    let current_id = current_version_id(&sm, &arn).await;
+    let stage = sm
+        .update_secret_version_stage()
+        .secret_id(&arn)
+        .version_stage("AWSCURRENT")
+        .remove_from_version_id(&current_id)
+        .send()
+        .await;
+    assert_eq!(error_of(stage), refusal);
+    let delete = sm.delete_secret().secret_id(&arn).send().await;
+    assert_eq!(error_of(delete), refusal);
+    let with_function = sm
+        .rotate_secret()
+        .secret_id(&arn)
+        .rotation_lambda_arn(PG_SINGLE)
+        .send()
+        .await;
+    assert_eq!(
+        error_of(with_function),
+        (
+            "InvalidParameterException".to_string(),
+            "You can't specify a rotation function for a secret managed by rds: rds rotates it. Omit RotationLambdaARN.".to_string()
+        )
+    );
+
+    // RotateSecret without a function: the service rotates the real password, and the value
+    // stays the login alone.
+    let seen = event_count(&server, &arn).await;
+    let out = sm
+        .rotate_secret()
+        .secret_id(&arn)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .automatically_after_days(3)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let token = out.version_id().unwrap().to_string();
+    wait_for(&server, &arn, &token, seen).await.unwrap();
+    let current = current_value(&sm, &arn, "AWSCURRENT").await;
+    let keys: Vec<&String> = current.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["password", "username"]);
+    let password = current["password"].as_str().unwrap();
+    assert_ne!(password, "initial-pw");
+    pg_login(db.port, &user, password)
+        .await
+        .expect("the new password works");
+    let refused = pg_login(db.port, &user, "initial-pw").await.unwrap_err();
+    assert!(
+        refused.contains("password authentication failed"),
+        "{refused}"
+    );
+    let d = sm.describe_secret().secret_id(&arn).send().await.unwrap();
+    assert_eq!(
+        d.rotation_rules()
+            .and_then(|r| r.automatically_after_days()),
+        Some(3)
+    );
+    assert_eq!(d.rotation_lambda_arn(), None);
+    server.shutdown().await;
+}
+
+async fn current_version_id(sm: &Client, arn: &str) -> String {
+    sm.get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_string()
+}

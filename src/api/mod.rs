@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod list;
+pub mod managed;
 pub mod policy;
 pub mod random;
 pub mod replication;

@@ -132,18 +132,24 @@ pub async fn rotate_secret(
 
     let (mut txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
-    let lambda_arn = input
-        .rotation_lambda_arn
-        .clone()
-        .filter(|a| !a.is_empty())
-        .or_else(|| secret.rotation.as_ref().map(|r| r.lambda_arn.clone()))
-        .ok_or_else(|| {
-            ApiError::invalid_request(
-                "No Lambda rotation function ARN is associated with this secret.",
-            )
-        })?;
-    // AWS checks that it can invoke the function before it stores anything.
-    engine::check_invokable(ctx, &lambda_arn)?;
+    super::managed::check_rotation_function(&secret, input.rotation_lambda_arn.as_deref())?;
+    let lambda_arn = if secret.owned_by.is_some() {
+        String::new() // the owning service rotates it
+    } else {
+        let arn = input
+            .rotation_lambda_arn
+            .clone()
+            .filter(|a| !a.is_empty())
+            .or_else(|| secret.rotation.as_ref().map(|r| r.lambda_arn.clone()))
+            .ok_or_else(|| {
+                ApiError::invalid_request(
+                    "No Lambda rotation function ARN is associated with this secret.",
+                )
+            })?;
+        // AWS checks that it can invoke the function before it stores anything.
+        engine::check_invokable(ctx, &arn)?;
+        arn
+    };
     let pending_elsewhere = secret
         .versions
         .iter()

@@ -239,7 +239,7 @@ pub async fn create_secret(
 
 /// The end of Create/UpdateSecret: writes the new value when there is one, commits, and
 /// answers `ARN`, `Name` and, when a value was written, its `VersionId`.
-async fn commit_with_value(
+pub(crate) async fn commit_with_value(
     ctx: &Ctx,
     mut txn: SecretTxn<'_>,
     mut secret: Secret,
@@ -284,6 +284,8 @@ pub struct SecretMetadata {
     pub rotation_enabled: Option<bool>,
     #[serde(rename = "RotationLambdaARN", skip_serializing_if = "Option::is_none")]
     pub rotation_lambda_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owning_service: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rotation_rules: Option<RotationRulesShape>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -341,7 +343,13 @@ pub fn metadata(secret: &Secret) -> SecretMetadata {
         kms_key_id: secret.kms_key_id.clone(),
         // Rotation members appear once rotation was configured (spec/rotation.md §1.10).
         rotation_enabled: secret.rotation.as_ref().map(|r| r.enabled),
-        rotation_lambda_arn: secret.rotation.as_ref().map(|r| r.lambda_arn.clone()),
+        // Managed rotation has no function (spec/rotation.md §4.1).
+        rotation_lambda_arn: secret
+            .rotation
+            .as_ref()
+            .map(|r| r.lambda_arn.clone())
+            .filter(|arn| !arn.is_empty()),
+        owning_service: secret.owned_by.as_ref().map(|o| o.service.clone()),
         rotation_rules: secret
             .rotation
             .as_ref()
@@ -456,6 +464,7 @@ pub async fn update_secret(
     let value = secret_value(input.secret_string, input.secret_binary)?;
     let (txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    super::managed::forbid_owned(&secret)?;
     let now = ctx.clock.now_millis();
     if let Some(description) = input.description {
         secret.description = Some(description).filter(|d| !d.is_empty());
@@ -489,6 +498,7 @@ pub struct DeleteSecretInput {
 /// Replicas go through their primary; a primary goes only once its replicas are removed.
 fn check_deletable(secret: &Secret) -> ApiResult<()> {
     replication::forbid_replica(secret)?;
+    super::managed::forbid_owned(secret)?;
     if secret
         .cross_account_replicas
         .iter()

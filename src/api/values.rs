@@ -203,6 +203,7 @@ pub async fn put_secret_value(
     })?;
     let (mut txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    super::managed::forbid_owned_unless_rotating(caller, &secret)?;
     let now = ctx.clock.now_millis();
     let written = write_value(
         &mut txn,
@@ -360,6 +361,7 @@ pub async fn update_secret_version_stage(
         .finish()?;
     let (txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    super::managed::forbid_owned_unless_rotating(caller, &secret)?;
     stages::update_stage(
         &mut secret.versions,
         input.version_stage.as_deref().unwrap_or_default(),

@@ -105,6 +105,11 @@ impl Credentials {
 
     /// Open mode: a 12-digit access key id is taken as an account id, anything else is the
     /// default account.
+    /// The account of the built-in credential and of unknown keys (`--account`).
+    pub fn default_account(&self) -> &str {
+        &self.default_account
+    }
+
     pub fn account_for_unknown_key(&self, access_key_id: &str) -> String {
         if access_key_id.len() == 12 && access_key_id.bytes().all(|b| b.is_ascii_digit()) {
             access_key_id.to_string()

@@ -44,6 +44,19 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// Whether this is secretsd's own rotator (`rotation_service`), which alone may write the
+    /// value of a secret another service owns. Authenticated callers always have an access key,
+    /// and configured principals are IAM users or roles, never this STS role.
+    pub fn is_rotation_service(&self) -> bool {
+        self.access_key_id.is_empty()
+            && self.principal.is_none()
+            && self
+                .principal_arn
+                .contains(":assumed-role/secretsd-rotation/")
+    }
+}
+
 /// Verifies a request and names its caller (ARCHITECTURE "Authentication modes").
 ///
 /// A malformed or missing `Authorization` header is always rejected. Known credentials are fully

@@ -76,8 +76,10 @@ fn value_matches(key: FilterKey, value: &str, secret: &Secret) -> bool {
         FilterKey::PrimaryRegion => secret
             .effective_primary_region()
             .is_some_and(|r| r.starts_with(value)),
-        // secretsd has no service-owned secrets: nothing has this attribute.
-        FilterKey::OwningService => false,
+        FilterKey::OwningService => secret
+            .owned_by
+            .as_ref()
+            .is_some_and(|o| o.service.starts_with(value)),
         FilterKey::All => {
             let wanted = search_words(value);
             let mut attributes: Vec<&str> = vec![&secret.name];

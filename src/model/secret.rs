@@ -129,6 +129,25 @@ pub struct CrossAccountReplica {
     pub status: String,
 }
 
+/// A secret another service owns (`OwningService`, spec/rotation.md §4.1), e.g. an RDS master
+/// password: clients cannot change its value, labels or existence; the service rotates it
+/// (RotateSecret without a Lambda). For RDS, the database it is the master login of, which the
+/// secret's value (`username`, `password` only) does not say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ownership {
+    /// `rds`.
+    pub service: String,
+    /// `postgres`, `mysql` or `mariadb`.
+    pub engine: String,
+    pub host: String,
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dbname: Option<String>,
+    /// As a database secret's `ssl` key: `None` tries TLS, then plain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl: Option<bool>,
+}
+
 /// Rotation events kept per secret.
 pub const MAX_ROTATION_EVENTS: usize = 20;
 
@@ -189,6 +208,8 @@ pub struct Secret {
     pub cross_account_primary: Option<CrossAccountPrimary>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cross_account_replicas: Vec<CrossAccountReplica>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owned_by: Option<Ownership>,
     /// Oldest first.
     pub versions: Vec<Version>,
 }

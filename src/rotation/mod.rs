@@ -306,14 +306,26 @@ async fn run_job(ctx: &Ctx, key: &SecretKey) -> ApiResult<()> {
         return Ok(());
     };
     let steps: &[&str] = if job.test { &STEPS[2..3] } else { &STEPS };
-    let function = function_for(ctx, &config.lambda_arn);
-    let name = function_name(&config.lambda_arn);
+    // A secret another service owns is rotated by that service: the native single-user rotator
+    // for its database.
+    let (function, name) = match &secret.owned_by {
+        Some(owner) => (
+            FunctionConfig::for_owned(owner),
+            format!("{}-managed-rotation", owner.service),
+        ),
+        None => (
+            function_for(ctx, &config.lambda_arn),
+            function_name(&config.lambda_arn).to_string(),
+        ),
+    };
+    let name = name.as_str();
+    let what = match &secret.owned_by {
+        Some(owner) => format!("managed rotation by {}", owner.service),
+        None => format!("lambda {}", config.lambda_arn),
+    };
     let mut env = environment(ctx, &secret, &job.token);
     if let Some(f) = &function {
-        env.push((
-            "AWS_LAMBDA_FUNCTION_NAME".into(),
-            function_name(&config.lambda_arn).into(),
-        ));
+        env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), name.into()));
         env.push((
             "AWS_LAMBDA_FUNCTION_TIMEOUT".into(),
             f.timeout_s.to_string(),
@@ -328,8 +340,14 @@ async fn run_job(ctx: &Ctx, key: &SecretKey) -> ApiResult<()> {
         });
         let result = match &function {
             Some(f) if f.kind == FunctionKind::Builtin => {
-                let step_run =
-                    builtin::invoke(ctx, (&secret.account, &secret.region), name, f, &event);
+                let step_run = builtin::invoke(
+                    ctx,
+                    (&secret.account, &secret.region),
+                    name,
+                    f,
+                    secret.owned_by.as_ref(),
+                    &event,
+                );
                 match tokio::time::timeout(Duration::from_secs(f.timeout_s), step_run).await {
                     Ok(result) => result,
                     Err(_) => Err(format!("Task timed out after {} seconds", f.timeout_s)),
@@ -340,10 +358,7 @@ async fn run_job(ctx: &Ctx, key: &SecretKey) -> ApiResult<()> {
             None => Err("the rotation function is no longer configured".to_string()),
         };
         if let Err(error) = result {
-            let detail = format!(
-                "Error when executing lambda {} during {step} step: {error}",
-                config.lambda_arn
-            );
+            let detail = format!("Error when executing {what} during {step} step: {error}");
             return finish(ctx, key, &job.token, Err(detail)).await;
         }
         // A client may have abandoned the rotation meanwhile: stop at once.

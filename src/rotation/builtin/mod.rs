@@ -23,7 +23,7 @@ use crate::auth::Caller;
 use crate::config::{DbEngine, FunctionConfig, RotationStrategy};
 use crate::error::{ApiError, ErrorCode};
 use crate::model::password::PasswordRules;
-use crate::model::secret::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use crate::model::secret::{Ownership, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -43,6 +43,7 @@ pub async fn invoke(
     (account, region): (&str, &str),
     function_name: &str,
     function: &FunctionConfig,
+    owned_by: Option<&Ownership>,
     event: &serde_json::Value,
 ) -> StepResult<()> {
     let (Some(engine), Some(strategy)) = (function.engine, function.strategy) else {
@@ -64,6 +65,7 @@ pub async fn invoke(
         function,
         arn,
         token,
+        database: owned_by.map(database_of),
     };
     rotator.run(&step).await
 }
@@ -76,6 +78,24 @@ struct Rotator<'a> {
     function: &'a FunctionConfig,
     arn: String,
     token: String,
+    /// For a secret another service owns: where its database is, which its value (`username`
+    /// and `password` only) does not say. Merged into what is read, left out of what is written.
+    database: Option<Map<String, Value>>,
+}
+
+/// The connection keys of an owned secret's database, as a database secret would hold them.
+fn database_of(owner: &Ownership) -> Map<String, Value> {
+    let mut keys = Map::new();
+    keys.insert("engine".into(), owner.engine.clone().into());
+    keys.insert("host".into(), owner.host.clone().into());
+    keys.insert("port".into(), owner.port.into());
+    if let Some(dbname) = &owner.dbname {
+        keys.insert("dbname".into(), dbname.clone().into());
+    }
+    if let Some(ssl) = owner.ssl {
+        keys.insert("ssl".into(), ssl.into());
+    }
+    keys
 }
 
 impl Rotator<'_> {
@@ -140,11 +160,14 @@ impl Rotator<'_> {
         )
         .await;
         match read {
-            Ok(out) => DbSecret::parse(
-                out.secret_string.as_deref().unwrap_or_default(),
-                self.engine,
-            )
-            .map(Some),
+            Ok(out) => {
+                let text = out.secret_string.unwrap_or_default();
+                match (&self.database, secret_id == self.arn) {
+                    (Some(database), true) => DbSecret::parse_with(&text, database, self.engine),
+                    _ => DbSecret::parse(&text, self.engine),
+                }
+                .map(Some)
+            }
             Err(e) if e.code == ErrorCode::ResourceNotFound => Ok(None),
             Err(e) => Err(api_error("GetSecretValue", e)),
         }
@@ -186,7 +209,7 @@ impl Rotator<'_> {
             PutSecretValueInput {
                 secret_id: Some(self.arn.clone()),
                 client_request_token: Some(self.token.clone()),
-                secret_string: Some(new.to_json()),
+                secret_string: Some(new.to_json_without(self.database.as_ref())),
                 version_stages: Some(vec![AWSPENDING.to_string()]),
                 ..Default::default()
             },
@@ -459,9 +482,21 @@ pub(crate) struct Target {
 
 impl DbSecret {
     fn parse(text: &str, engine: DbEngine) -> StepResult<DbSecret> {
-        let Ok(Value::Object(map)) = serde_json::from_str(text) else {
+        DbSecret::parse_with(text, &Map::new(), engine)
+    }
+
+    /// Parses with `defaults` for keys the value lacks (an owned secret's database).
+    fn parse_with(
+        text: &str,
+        defaults: &Map<String, Value>,
+        engine: DbEngine,
+    ) -> StepResult<DbSecret> {
+        let Ok(Value::Object(mut map)) = serde_json::from_str(text) else {
             return Err("Invalid secret value json".into());
         };
+        for (key, value) in defaults {
+            map.entry(key.clone()).or_insert_with(|| value.clone());
+        }
         let secret = DbSecret(map);
         for field in ["host", "username", "password", "engine"] {
             if secret.0.get(field).and_then(Value::as_str).is_none() {
@@ -496,8 +531,13 @@ impl DbSecret {
         };
     }
 
-    fn to_json(&self) -> String {
-        Value::Object(self.0.clone()).to_string()
+    /// The JSON to store, without the keys of `database` (an owned secret keeps only its login).
+    fn to_json_without(&self, database: Option<&Map<String, Value>>) -> String {
+        let mut map = self.0.clone();
+        for key in database.into_iter().flat_map(Map::keys) {
+            map.remove(key);
+        }
+        Value::Object(map).to_string()
     }
 
     /// The login this secret describes; `ssl` as the templates read it (`tls` module).
