@@ -41,10 +41,22 @@ env = {{ ROTATOR_STATE_FILE = {json.dumps(str(state))} }}
 kind = "exec"
 command = [{json.dumps(sys.executable)}, {json.dumps(str(ROTATOR))}]
 env = {{ ROTATOR_FAIL_STEP = "setSecret" }}
+
+[functions.rotate-flaky-test]
+kind = "python"
+python = {json.dumps(sys.executable)}
+handler = {json.dumps(str(ROTATOR.with_suffix("")) + ".lambda_handler")}
+env = {{ ROTATOR_STATE_FILE = {json.dumps(str(state))}, ROTATOR_FAIL_STEP = "testSecret", ROTATOR_FAIL_FLAG = {json.dumps(str(d / "fail-test"))} }}
+
+[functions.rotate-no-finish]
+kind = "exec"
+command = [{json.dumps(sys.executable)}, {json.dumps(str(ROTATOR))}]
+env = {{ ROTATOR_SKIP_FINISH = "1" }}
 """
     )
     proc = SecretsdProcess(d / "data", ["--config", str(config)]).start()
     proc.state = state
+    proc.fail_test_flag = d / "fail-test"
     yield proc
     proc.stop()
 
@@ -211,3 +223,51 @@ def test_external_rotation_members_are_stored_and_echoed(rotating):
     d = sm.describe_secret(SecretId="db/external")
     assert d["ExternalSecretRotationMetadata"] == [{"Key": "partner", "Value": "acme"}]
     assert d["ExternalSecretRotationRoleArn"] == role
+
+
+FLAKY_TEST = "arn:aws:lambda:us-east-1:000000000000:function:rotate-flaky-test"
+NO_FINISH = "arn:aws:lambda:us-east-1:000000000000:function:rotate-no-finish"
+INCOMPLETE = ("InvalidRequestException", "A previous rotation isn't complete. That rotation will be reattempted.", 400)
+
+
+def rotation_status(server, arn):
+    return admin(server, "/_secretsd/rotations?secret=" + urllib.parse.quote(arn))
+
+
+def test_a_failed_test_step_after_set_is_resumed_with_the_same_token(rotating):
+    """spec/rotation.md §7.2 #7: setSecret changed the server, testSecret failed."""
+    sm = client(rotating.url)
+    arn = sm.create_secret(Name="db/flaky-test", SecretString=json.dumps({"username": "u", "password": "p"}))["ARN"]
+    rotating.fail_test_flag.write_text("")
+    token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=FLAKY_TEST)["VersionId"]
+    status = wait_for(lambda: (lambda s: s if s["job"] and s["job"]["attempts"] >= 1 else None)(rotation_status(rotating, arn)))
+    assert "Error when executing lambda " + FLAKY_TEST + " during testSecret step" in status["job"]["last_error"]
+    assert "refusing testSecret on purpose" in status["job"]["last_error"]
+    # The "server" already has the pending password; AWSCURRENT still holds the old one.
+    pending = json.loads(sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")["SecretString"])
+    assert json.loads(rotating.state.read_text())[arn] == pending["password"]
+    assert json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])["password"] == "p"
+    assert sm.describe_secret(SecretId=arn)["VersionIdsToStages"][token] == ["AWSPENDING"]
+    # Fixed: the next RotateSecret is refused, and reattempts the same rotation, which completes.
+    rotating.fail_test_flag.unlink()
+    assert error_of(sm.rotate_secret, SecretId=arn) == INCOMPLETE
+    wait_for(lambda: rotation_status(rotating, arn)["events"][-1]["event"] == "RotationSucceeded")
+    events = rotation_status(rotating, arn)["events"]
+    assert [e["event"] for e in events] == ["RotationStarted", "RotationFailed", "RotationSucceeded"]
+    assert {e["token"] for e in events} == {token}
+    current = sm.get_secret_value(SecretId=arn)
+    assert current["VersionId"] == token and json.loads(current["SecretString"]) == pending
+
+
+def test_a_finish_step_that_does_not_move_awscurrent_fails_the_rotation(rotating):
+    """spec/rotation.md §7.2 #8: finishSecret answered OK but AWSCURRENT stayed."""
+    sm = client(rotating.url)
+    arn = sm.create_secret(Name="db/no-finish", SecretString=json.dumps({"username": "u", "password": "p"}))["ARN"]
+    token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=NO_FINISH)["VersionId"]
+    status = wait_for(lambda: (lambda s: s if s["job"] and s["job"]["attempts"] >= 1 else None)(rotation_status(rotating, arn)))
+    assert status["job"]["last_error"] == "finishSecret returned without moving AWSCURRENT to the pending version"
+    assert status["events"][-1]["event"] == "RotationFailed"
+    stages = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    assert stages[token] == ["AWSPENDING"]
+    assert json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])["password"] == "p"
+    assert error_of(sm.rotate_secret, SecretId=arn) == INCOMPLETE

@@ -1257,3 +1257,46 @@ async fn current_version_id(sm: &Client, arn: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+#[tokio::test]
+async fn alternating_users_can_use_a_master_secret_that_rds_owns() {
+    let db = pg();
+    let user = unique("withrds");
+    pg_master(&db)
+        .await
+        .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'"))
+        .await
+        .unwrap();
+    let server = start().await;
+    let sm = client(&server);
+    // The database's master login, owned by RDS: only `username` and `password` in its value.
+    let body = json!({"DBInstanceIdentifier": "shared-db", "Engine": "postgres", "Host": "127.0.0.1",
+                      "Port": db.port, "Ssl": false, "MasterUsername": "master",
+                      "MasterUserPassword": db.master_password});
+    let master = admin(
+        &server,
+        "POST",
+        "/_secretsd/managed-secrets",
+        &body.to_string(),
+    )
+    .await;
+    let master_arn = master["ARN"].as_str().unwrap();
+    let arn = create_secret(
+        &sm,
+        &format!("db/{user}"),
+        &json!({"engine": "postgres", "host": "127.0.0.1", "port": db.port, "username": user,
+                "password": "initial-pw", "masterarn": master_arn, "ssl": false}),
+    )
+    .await;
+    rotate(&server, &sm, &arn, PG_MULTI).await.unwrap();
+    let current = current_value(&sm, &arn, "AWSCURRENT").await;
+    assert_eq!(current["username"], format!("{user}_clone").as_str());
+    pg_login(
+        db.port,
+        &format!("{user}_clone"),
+        current["password"].as_str().unwrap(),
+    )
+    .await
+    .expect("the clone, created by the RDS-owned master login, logs in");
+    server.shutdown().await;
+}

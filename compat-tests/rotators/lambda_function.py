@@ -5,7 +5,8 @@ environment. It rotates a JSON secret's
 `password` the way AWS's single-user templates do, against a "server" that is a state file
 (ROTATOR_STATE_FILE, JSON: secret ARN -> the password the "server" accepts), so tests can
 see the credential really change. ROTATOR_FAIL_STEP makes
-one step fail, to test failure handling."""
+one step fail, to test failure handling (only while the file ROTATOR_FAIL_FLAG exists, if that
+is set); ROTATOR_SKIP_FINISH makes finishSecret return without moving AWSCURRENT."""
 
 import json
 import os
@@ -25,7 +26,8 @@ def load(path):
 
 def lambda_handler(event, context):
     step, arn, token = event["Step"], event["SecretId"], event["ClientRequestToken"]
-    if os.environ.get("ROTATOR_FAIL_STEP") == step:
+    flag = os.environ.get("ROTATOR_FAIL_FLAG")
+    if os.environ.get("ROTATOR_FAIL_STEP") == step and (not flag or os.path.exists(flag)):
         raise RuntimeError(f"refusing {step} on purpose")
     sm = boto3.client("secretsmanager", endpoint_url=os.environ["SECRETS_MANAGER_ENDPOINT"])
     metadata = sm.describe_secret(SecretId=arn)
@@ -59,6 +61,8 @@ def lambda_handler(event, context):
         if accepted is not None and accepted != pending["password"]:
             raise ValueError("the server does not accept the pending password")
     elif step == "finishSecret":
+        if os.environ.get("ROTATOR_SKIP_FINISH"):
+            return
         current = next(v for v, s in metadata["VersionIdsToStages"].items() if "AWSCURRENT" in s)
         if current != token:
             sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current)

@@ -162,11 +162,16 @@ impl Rotator<'_> {
         match read {
             Ok(out) => {
                 let text = out.secret_string.unwrap_or_default();
-                match (&self.database, secret_id == self.arn) {
-                    (Some(database), true) => DbSecret::parse_with(&text, database, self.engine),
-                    _ => DbSecret::parse(&text, self.engine),
-                }
-                .map(Some)
+                let database = if secret_id == self.arn {
+                    self.database.clone()
+                } else {
+                    // A master secret that RDS owns holds only the login, as in AWS, where
+                    // the templates then ask RDS for the instance's endpoint.
+                    crate::api::load(self.ctx, &self.caller, secret_id)
+                        .ok()
+                        .and_then(|s| s.owned_by.as_ref().map(database_of))
+                };
+                DbSecret::parse_with(&text, &database.unwrap_or_default(), self.engine).map(Some)
             }
             Err(e) if e.code == ErrorCode::ResourceNotFound => Ok(None),
             Err(e) => Err(api_error("GetSecretValue", e)),
@@ -481,6 +486,7 @@ pub(crate) struct Target {
 }
 
 impl DbSecret {
+    #[cfg(test)]
     fn parse(text: &str, engine: DbEngine) -> StepResult<DbSecret> {
         DbSecret::parse_with(text, &Map::new(), engine)
     }
