@@ -76,6 +76,7 @@ impl Server {
             credentials: Credentials::new(config.auth, &config.account, &config.principals),
             functions: config.functions.clone(),
             rotation,
+            resource_policies: Default::default(),
             rotation_tls: crate::rotation::builtin::RotationTls::new(
                 config.rotation_ca_file.clone(),
             ),

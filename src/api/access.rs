@@ -14,6 +14,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::model::secret::{Secret, DEFAULT_KMS_KEY};
 use crate::protocol::Operation;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// What a request asks, for policy evaluation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -130,7 +131,7 @@ fn context(ctx: &Ctx, caller: &Caller, facts: &RequestFacts, secret: Option<&Sec
     let now = chrono::DateTime::from_timestamp_millis(ctx.clock.now_millis()).unwrap_or_default();
     context.set(
         "aws:CurrentTime",
-        vec![now.format("%Y-%m-%dT%H:%M:%SZ").to_string()],
+        vec![now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
     );
     context.set("aws:EpochTime", vec![now.timestamp().to_string()]);
     // secretsd speaks plain HTTP.
@@ -178,7 +179,7 @@ pub fn authorize(
     let resource = secret.map_or(resource_as_given, |s| s.arn.as_str());
     let resource_policy = secret
         .and_then(|s| s.resource_policy.as_deref())
-        .and_then(|text| serde_json::from_str::<Value>(text).ok());
+        .and_then(|text| ctx.resource_policies.parsed(text));
     let context = context(ctx, caller, facts, secret);
     let request = Request {
         action,
@@ -188,7 +189,7 @@ pub fn authorize(
         resource_account: secret.map_or(&caller.account, |s| &s.account),
         context: &context,
     };
-    match policy::evaluate(&principal.policies, resource_policy.as_ref(), &request) {
+    match policy::evaluate(&principal.policies, resource_policy.as_deref(), &request) {
         Decision::Allow => match secret {
             Some(secret) if facts.uses_value_key => check_kms_key(&principal.account, secret),
             _ => Ok(()),
@@ -217,4 +218,28 @@ fn check_kms_key(principal_account: &str, secret: &Secret) -> Result<(), ApiErro
         ));
     }
     Ok(())
+}
+
+/// Resource policies as parsed JSON, by their text: a secret's policy is stored as the client
+/// sent it, and parsing it on every request was a tenth of a strict-mode call's CPU.
+#[derive(Default)]
+pub struct ResourcePolicies(std::sync::Mutex<std::collections::HashMap<String, Arc<Value>>>);
+
+/// Distinct policies kept; past this the cache starts over.
+const CACHED_POLICIES: usize = 1024;
+
+impl ResourcePolicies {
+    /// The policy `text` parsed, or `None` if it is not JSON (it was validated when stored).
+    pub fn parsed(&self, text: &str) -> Option<Arc<Value>> {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(policy) = cache.get(text) {
+            return Some(policy.clone());
+        }
+        let policy = Arc::new(serde_json::from_str::<Value>(text).ok()?);
+        if cache.len() == CACHED_POLICIES {
+            cache.clear();
+        }
+        cache.insert(text.to_string(), policy.clone());
+        Some(policy)
+    }
 }

@@ -41,6 +41,8 @@ pub struct Ctx {
     pub credentials: Credentials,
     pub functions: BTreeMap<String, FunctionConfig>,
     pub rotation: RotationHandle,
+    /// Parsed resource policies, for strict mode's checks.
+    pub resource_policies: access::ResourcePolicies,
     /// Trusted roots for the built-in rotators' TLS logins, loaded on first use.
     pub rotation_tls: crate::rotation::builtin::RotationTls,
     pub endpoint: OnceLock<String>,

@@ -212,7 +212,13 @@ fn element_matches(
             .filter_map(|p| expand(p, context))
             .any(|p| glob(&p, value, fold))
     };
-    match (statement.get(name), statement.get(&format!("Not{name}"))) {
+    // `NotAction`, `NotResource`: the element's negation.
+    let negated = match name {
+        "Action" => "NotAction",
+        "Resource" => "NotResource",
+        _ => return statement.get(name).is_none_or(any),
+    };
+    match (statement.get(name), statement.get(negated)) {
         (Some(v), _) => any(v),
         (None, Some(v)) => !any(v),
         (None, None) => true,
