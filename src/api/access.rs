@@ -8,7 +8,7 @@
 //! found, so every operation that names a secret is checked the same way.
 
 use super::Ctx;
-use crate::auth::policy::{self, Context, Decision, Request};
+use crate::auth::policy::{self, Context, Decision, LazyContext, Request};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
 use crate::model::secret::{Secret, DEFAULT_KMS_KEY};
@@ -180,7 +180,7 @@ pub fn authorize(
     let resource_policy = secret
         .and_then(|s| s.resource_policy.as_deref())
         .and_then(|text| ctx.resource_policies.parsed(text));
-    let context = context(ctx, caller, facts, secret);
+    let context = LazyContext::new(|| context(ctx, caller, facts, secret));
     let request = Request {
         action,
         resource,

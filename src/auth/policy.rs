@@ -33,6 +33,40 @@ impl Context {
     }
 }
 
+/// Where evaluation reads condition keys from: a `Context`, or a `LazyContext` that builds one
+/// only when a statement that applies asks for a key.
+pub trait ConditionKeys {
+    fn get(&self, key: &str) -> Option<&[String]>;
+}
+
+impl ConditionKeys for Context {
+    fn get(&self, key: &str) -> Option<&[String]> {
+        Context::get(self, key)
+    }
+}
+
+/// A context built on first use: most checks decide on Action and Resource alone, and gathering
+/// every key was the larger part of a strict-mode check.
+pub struct LazyContext<F> {
+    built: std::cell::OnceCell<Context>,
+    build: F,
+}
+
+impl<F: Fn() -> Context> LazyContext<F> {
+    pub fn new(build: F) -> Self {
+        LazyContext {
+            built: std::cell::OnceCell::new(),
+            build,
+        }
+    }
+}
+
+impl<F: Fn() -> Context> ConditionKeys for LazyContext<F> {
+    fn get(&self, key: &str) -> Option<&[String]> {
+        self.built.get_or_init(&self.build).get(key)
+    }
+}
+
 /// What is being asked.
 pub struct Request<'a> {
     /// `secretsmanager:GetSecretValue`.
@@ -42,7 +76,7 @@ pub struct Request<'a> {
     pub principal_arn: &'a str,
     pub principal_account: &'a str,
     pub resource_account: &'a str,
-    pub context: &'a Context,
+    pub context: &'a dyn ConditionKeys,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +177,7 @@ fn glob_chars(pattern: &str, text: &str, fold: bool) -> bool {
 /// `text` with its policy variables replaced from `context`; `None` if one has no value.
 /// The escapes stay literal characters (`${*}` is a `*` that matches only itself), which the
 /// glob sees as `\u{0}`-marked literals.
-fn expand<'t>(text: &'t str, context: &Context) -> Option<std::borrow::Cow<'t, str>> {
+fn expand<'t>(text: &'t str, context: &dyn ConditionKeys) -> Option<std::borrow::Cow<'t, str>> {
     if !text.contains("${") {
         return Some(std::borrow::Cow::Borrowed(text));
     }
@@ -205,7 +239,7 @@ fn element_matches(
     name: &str,
     value: &str,
     fold: bool,
-    context: &Context,
+    context: &dyn ConditionKeys,
 ) -> bool {
     let any = |v: &Value| {
         texts(v)
@@ -361,7 +395,12 @@ fn negation(base: &str) -> Option<&'static str> {
 /// request key with several values matches if any does. Missing keys: a positive operator is
 /// false, a negated one true (AWS: the key "does not match", so the negation holds); `…IfExists`
 /// makes a missing key true; `Null` tests presence.
-fn condition_holds(operator: &str, key: &str, expected: &Value, context: &Context) -> bool {
+fn condition_holds(
+    operator: &str,
+    key: &str,
+    expected: &Value,
+    context: &dyn ConditionKeys,
+) -> bool {
     let expected: Vec<String> = strings(expected)
         .iter()
         .filter_map(|e| expand(e, context).map(|e| e.into_owned()))
@@ -414,7 +453,10 @@ fn condition_holds(operator: &str, key: &str, expected: &Value, context: &Contex
     }
 }
 
-fn conditions_hold(statement: &serde_json::Map<String, Value>, context: &Context) -> bool {
+fn conditions_hold(
+    statement: &serde_json::Map<String, Value>,
+    context: &dyn ConditionKeys,
+) -> bool {
     let Some(Value::Object(block)) = statement.get("Condition") else {
         return true;
     };
