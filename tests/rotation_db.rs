@@ -193,16 +193,30 @@ async fn stages(sm: &Client, arn: &str) -> std::collections::HashMap<String, Vec
         .clone()
 }
 
+/// A new PostgreSQL login role named after `prefix`, with password `initial-pw` and the
+/// memberships `in_roles` (`IN ROLE …`); its name.
+async fn pg_role(prefix: &str, in_roles: &str) -> String {
+    let user = unique(prefix);
+    let membership = if in_roles.is_empty() {
+        String::new()
+    } else {
+        format!(" IN ROLE {in_roles}")
+    };
+    pg_master(&pg())
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'{membership}"
+        ))
+        .await
+        .unwrap();
+    user
+}
+
 /// A new PostgreSQL login role with password `initial-pw`, and a secret describing it (with an
 /// extra key that rotations must carry over).
 async fn pg_secret(sm: &Client, prefix: &str) -> (String, String) {
     let db = pg();
-    let user = unique(prefix);
-    pg_master(&db)
-        .await
-        .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'"))
-        .await
-        .unwrap();
+    let user = pg_role(prefix, "").await;
     let arn = create_secret(
         sm,
         &format!("db/{user}"),
@@ -933,14 +947,7 @@ async fn pg_login_tls(
 /// members of `plain_only` only without it) and its secret with `ssl` as given.
 async fn pg_secret_in(sm: &Client, group: &str, ssl: Option<Value>) -> (String, String) {
     let db = pg();
-    let user = unique(group);
-    pg_master(&db)
-        .await
-        .batch_execute(&format!(
-            "CREATE ROLE {user} LOGIN PASSWORD 'initial-pw' IN ROLE {group}"
-        ))
-        .await
-        .unwrap();
+    let user = pg_role(group, group).await;
     let mut secret = json!({"engine": "postgres", "host": "127.0.0.1", "port": db.port,
                             "username": user, "password": "initial-pw"});
     if let Some(ssl) = ssl {
@@ -1080,12 +1087,17 @@ async fn mariadb_logins_use_verified_tls_as_the_secret_says() {
     server.shutdown().await;
 }
 
-/// Registers `user`@PostgreSQL as the master login of an RDS instance (what
+/// Registers `user`/`password` on PostgreSQL as the master login of an RDS instance (what
 /// `ManageMasterUserPassword` does in AWS); the secret's ARN and name.
-async fn rds_managed_secret(server: &TestServer, db: &Db, user: &str) -> (String, String) {
+async fn rds_managed_secret(
+    server: &TestServer,
+    db: &Db,
+    user: &str,
+    password: &str,
+) -> (String, String) {
     let body = json!({"DBInstanceIdentifier": "orders-db", "Engine": "postgres", "Host": "127.0.0.1",
                       "Port": db.port, "DBName": "postgres", "Ssl": false,
-                      "MasterUsername": user, "MasterUserPassword": "initial-pw"});
+                      "MasterUsername": user, "MasterUserPassword": password});
     let created = admin(
         server,
         "POST",
@@ -1103,15 +1115,10 @@ async fn rds_managed_secret(server: &TestServer, db: &Db, user: &str) -> (String
 #[tokio::test]
 async fn a_secret_rds_owns_is_closed_to_clients_and_rotated_by_the_service() {
     let db = pg();
-    let user = unique("rdsmaster");
-    pg_master(&db)
-        .await
-        .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'"))
-        .await
-        .unwrap();
+    let user = pg_role("rdsmaster", "").await;
     let server = start().await;
     let sm = client(&server);
-    let (arn, name) = rds_managed_secret(&server, &db, &user).await;
+    let (arn, name) = rds_managed_secret(&server, &db, &user, "initial-pw").await;
     assert!(name.starts_with("rds!db-"), "{name}");
 
     // What DescribeSecret shows of it (spec/rotation.md §4.1).
@@ -1261,26 +1268,12 @@ async fn current_version_id(sm: &Client, arn: &str) -> String {
 #[tokio::test]
 async fn alternating_users_can_use_a_master_secret_that_rds_owns() {
     let db = pg();
-    let user = unique("withrds");
-    pg_master(&db)
-        .await
-        .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD 'initial-pw'"))
-        .await
-        .unwrap();
+    let user = pg_role("withrds", "").await;
     let server = start().await;
     let sm = client(&server);
     // The database's master login, owned by RDS: only `username` and `password` in its value.
-    let body = json!({"DBInstanceIdentifier": "shared-db", "Engine": "postgres", "Host": "127.0.0.1",
-                      "Port": db.port, "Ssl": false, "MasterUsername": "master",
-                      "MasterUserPassword": db.master_password});
-    let master = admin(
-        &server,
-        "POST",
-        "/_secretsd/managed-secrets",
-        &body.to_string(),
-    )
-    .await;
-    let master_arn = master["ARN"].as_str().unwrap();
+    let (master_arn, _) = rds_managed_secret(&server, &db, "master", &db.master_password).await;
+    let master_arn = master_arn.as_str();
     let arn = create_secret(
         &sm,
         &format!("db/{user}"),
