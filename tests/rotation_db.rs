@@ -11,6 +11,7 @@ use common::*;
 use mysql_async::prelude::Queryable;
 use serde_json::{json, Value};
 use std::time::Duration;
+use tokio_postgres::config::SslMode;
 
 const PG_SINGLE: &str =
     "arn:aws:lambda:us-east-1:000000000000:function:SecretsManagerRDSPostgreSQLRotationSingleUser";
@@ -61,18 +62,40 @@ fn unique(prefix: &str) -> String {
 }
 
 async fn pg_login(port: u16, user: &str, password: &str) -> Result<tokio_postgres::Client, String> {
-    let (client, connection) = tokio_postgres::Config::new()
+    pg_connect(
+        port,
+        user,
+        password,
+        SslMode::Disable,
+        tokio_postgres::NoTls,
+    )
+    .await
+}
+
+/// A login to the private PostgreSQL, with `tls` as the connector for `ssl_mode`.
+async fn pg_connect<T>(
+    port: u16,
+    user: &str,
+    password: &str,
+    ssl_mode: SslMode,
+    tls: T,
+) -> Result<tokio_postgres::Client, String>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
+{
+    let mut config = tokio_postgres::Config::new();
+    config
         .host("127.0.0.1")
         .port(port)
         .user(user)
         .password(password)
         .dbname("postgres")
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| {
-            e.as_db_error()
-                .map_or(e.to_string(), |db| db.message().to_string())
-        })?;
+        .ssl_mode(ssl_mode);
+    let (client, connection) = config.connect(tls).await.map_err(|e| {
+        e.as_db_error()
+            .map_or(e.to_string(), |db| db.message().to_string())
+    })?;
     tokio::spawn(connection);
     Ok(client)
 }
@@ -926,21 +949,7 @@ async fn pg_login_tls(
             .with_root_certificates(roots)
             .with_no_client_auth(),
     );
-    let (client, connection) = tokio_postgres::Config::new()
-        .host("127.0.0.1")
-        .port(port)
-        .user(user)
-        .password(password)
-        .dbname("postgres")
-        .ssl_mode(tokio_postgres::config::SslMode::Require)
-        .connect(tls)
-        .await
-        .map_err(|e| {
-            e.as_db_error()
-                .map_or(e.to_string(), |db| db.message().to_string())
-        })?;
-    tokio::spawn(connection);
-    Ok(client)
+    pg_connect(port, user, password, SslMode::Require, tls).await
 }
 
 /// A PostgreSQL role in `group` (scripts/testdb: members of `tls_only` log in only over TLS,
