@@ -2,7 +2,7 @@
 //!
 //! The layout follows the path of a request (see ARCHITECTURE.md): `server` (HTTP) →
 //! `protocol` (awsJson1_1) → `auth` (SigV4) → `api` (one function per operation) → `model`
-//! (pure rules) and `store` (sled, encryption).
+//! (pure rules) and `store` (redb, encryption).
 
 pub mod admin;
 pub mod api;

@@ -394,7 +394,7 @@ pub async fn purge_due_deletions(ctx: &Ctx) -> ApiResult<usize> {
             tracing::info!(secret = %key.name, account = %key.account, region = %key.region, "purged secret after its recovery window");
             purged += 1;
         } else {
-            ctx.store.remove_hint(Hint::Deletion, &key, at)?;
+            ctx.store.remove_hint(Hint::Deletion, &key, at).await?;
         }
     }
     Ok(purged)

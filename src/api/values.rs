@@ -125,8 +125,7 @@ async fn read_value(
 }
 
 /// Sets the secret's and the version's `LastAccessedDate` (day granularity). Only the first read
-/// of a day writes, and without waiting for the disk: losing it in a crash breaks no promise,
-/// and reads stay as fast as reads.
+/// of a day writes, so reads stay as fast as reads.
 async fn record_access(ctx: &Ctx, secret: &Secret, version_id: &str) -> ApiResult<()> {
     let today = day_start_millis(ctx.clock.now_millis());
     let up_to_date = secret.last_accessed_ms == Some(today)
@@ -139,7 +138,7 @@ async fn record_access(ctx: &Ctx, secret: &Secret, version_id: &str) -> ApiResul
     let txn = ctx.store.begin(&secret.key()).await?;
     if let Some(mut current) = txn.current().filter(|s| s.arn == secret.arn).cloned() {
         if current.touch(version_id, today) {
-            txn.commit_unflushed(&current)?;
+            txn.commit(Some(&current)).await?;
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! The domain model: pure rules about secrets, with no knowledge of HTTP, sled or tokio.
+//! The domain model: pure rules about secrets, with no knowledge of HTTP, storage or tokio.
 
 pub mod arn;
 pub mod filter;

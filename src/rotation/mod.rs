@@ -250,11 +250,11 @@ async fn start_due(ctx: &Arc<Ctx>, running: &Arc<Mutex<HashSet<SecretKey>>>) -> 
     for (at, key) in ctx.store.due(Hint::Rotation, now, 1000)? {
         let mut txn = ctx.store.begin(&key).await?;
         let Some(mut secret) = txn.current().cloned() else {
-            ctx.store.remove_hint(Hint::Rotation, &key, at)?;
+            ctx.store.remove_hint(Hint::Rotation, &key, at).await?;
             continue;
         };
         if secret.rotation_due_ms != Some(at) {
-            ctx.store.remove_hint(Hint::Rotation, &key, at)?;
+            ctx.store.remove_hint(Hint::Rotation, &key, at).await?;
             continue;
         }
         let enabled = secret.rotation.as_ref().is_some_and(|c| c.enabled);

@@ -1,19 +1,15 @@
-//! Durable storage in sled. One record per secret (metadata, tags, versions and labels) plus one
-//! sealed value per version. Every change to a secret is made under that secret's lock and
-//! flushed before the caller answers (ARCHITECTURE invariants 2 and 3).
+//! Durable storage: one record per secret (metadata, tags, versions and labels) plus one sealed
+//! value per version, in the key-value engine of `engine` (redb). Every change to a secret is
+//! made under that secret's lock as one transaction, committed (fsynced) before the caller
+//! answers (ARCHITECTURE invariants 2 and 3); concurrent changes share commits.
 //!
-//! Atomicity without sled batches: sled 0.34's `apply_batch` and transactions take a global
-//! write lock that deadlocks against concurrent `flush` calls (seen here under 16 writers: the
-//! flusher holds the read side while it waits for a writer that needs it). So a change writes
-//! single keys in an order that makes the secret's record the commit point: new sealed values
-//! first (unreferenced until the record names them), then the record, then the garbage it no
-//! longer references. A crash at any point leaves either the old or the new record, each with
-//! all the values it references; at worst unreferenced values or stale deletion hints remain,
-//! which nothing reads (hints are checked against the record before use).
+//! Records are sealed like values (AES-256-GCM, bound to their key), so bytes damaged on disk
+//! or moved to another key are refused rather than served, and names aside, nothing about a
+//! secret is readable in the data file.
 //!
-//! Key layout (one tree; the first byte says what a key is):
-//! - `S` account \0 region \0 name         → the secret record (JSON): listing is a prefix scan
-//!   in name order, a lookup by name or ARN one read.
+//! Key layout (one table; the first byte says what a key is):
+//! - `S` account \0 region \0 name         → the sealed secret record (JSON): listing is a prefix
+//!   scan in name order, a lookup by name or ARN one read.
 //! - `V` account \0 region \0 name \0 id    → a sealed value.
 //! - `D` deletion time (8 bytes, big-endian) account \0 region \0 name → () : purge index in
 //!   time order, so the sweeper reads only what is due and start-up scans nothing.
@@ -21,24 +17,29 @@
 //!   index, like `D`.
 //! - `C` / `L` / `A` account \0 region \0 date (8 bytes, big-endian) name → () : ListSecrets'
 //!   orders by creation, last change and last access, so a page costs what it returns, not what
-//!   the partition holds. Maintained like hints: the record says whether an entry still holds.
+//!   the partition holds.
 //! - `K`                                    → a sealed marker that proves the master key fits.
+//!
+//! Index and hint entries are written in the same transaction as their record, but readers
+//! still check them against the record (the record is the truth), so a hint that outlived its
+//! purpose costs a lookup, never a wrong answer.
 
 pub mod crypto;
+mod engine;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::arn::SecretKey;
 use crate::model::secret::{Secret, SecretValue, Version, DEFAULT_KMS_KEY};
 use crypto::{Crypto, MasterKey};
+use engine::{Engine, Op};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Mutex, MutexGuard};
 
 const LOCK_STRIPES: usize = 256;
-/// sled's page cache (its default is 1 GiB): bounds memory with many secrets.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// The engine's page cache (redb's default is 1 GiB): bounds memory with many secrets.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
 const KEY_CHECK: &[u8] = b"K";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"secretsd master key check";
 
@@ -50,15 +51,10 @@ pub enum Location {
 }
 
 pub struct Store {
-    db: sled::Db,
+    engine: Engine,
     crypto: Crypto,
     /// Striped per-secret locks: writers to one secret are serialised, others run in parallel.
     locks: Box<[Mutex<()>]>,
-    durable: bool,
-    /// Group commit: the number of writes issued so far…
-    writes: AtomicU64,
-    /// …and, behind the one lock that flushes, the number known to be on disk.
-    flushed: Mutex<u64>,
 }
 
 fn secret_key_bytes(key: &SecretKey) -> Vec<u8> {
@@ -229,56 +225,41 @@ fn storage_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("storage: {e}"))
 }
 
-/// A start-up error in one line. A damaged log is refused rather than half-read: serving
-/// from it could return stale or missing data as if it were current.
-fn open_error(dir: &std::path::Path, e: sled::Error) -> String {
-    match e {
-        sled::Error::Corruption { .. } => format!(
-            "the store in {} is damaged (sled reports corrupted data) and was not opened; restore the data dir from a backup or move it aside",
+/// A data dir that secretsd 0.1's sled store wrote: it is refused with a way out, not mistaken
+/// for an empty store.
+fn refuse_sled_layout(dir: &std::path::Path) -> Result<(), String> {
+    if dir.join("db").join("conf").exists() {
+        return Err(format!(
+            "{} holds a store in the old sled format, which this secretsd does not read; start with an empty data dir (the old one can be moved aside)",
             dir.display()
-        ),
-        other => format!("cannot open store in {}: {other}", dir.display()),
+        ));
     }
+    Ok(())
 }
 
 impl Store {
     /// Opens (or creates) the store. Errors are one readable line for the operator.
     pub fn open(location: &Location, master_key: Option<MasterKey>) -> Result<Store, String> {
-        let (db, master, durable) = match location {
-            Location::InMemory => {
-                let db = sled::Config::new()
-                    .temporary(true)
-                    .cache_capacity(CACHE_BYTES)
-                    .open()
-                    .map_err(|e| format!("cannot open in-memory store: {e}"))?;
-                (
-                    db,
-                    master_key.unwrap_or_else(crypto::random_master_key),
-                    false,
-                )
-            }
+        let (engine, master) = match location {
+            Location::InMemory => (
+                Engine::open_in_memory(CACHE_BYTES)?,
+                master_key.unwrap_or_else(crypto::random_master_key),
+            ),
             Location::Dir(dir) => {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+                refuse_sled_layout(dir)?;
                 let master = match master_key {
                     Some(key) => key,
                     None => crypto::load_or_create_master_key(dir)?,
                 };
-                let db = sled::Config::new()
-                    .path(dir.join("db"))
-                    .cache_capacity(CACHE_BYTES)
-                    .open()
-                    .map_err(|e| open_error(dir, e))?;
-                (db, master, true)
+                (Engine::open_dir(dir, CACHE_BYTES)?, master)
             }
         };
         let store = Store {
-            db,
+            engine,
             crypto: Crypto::new(master),
             locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
-            durable,
-            writes: AtomicU64::new(0),
-            flushed: Mutex::new(0),
         };
         store.check_master_key()?;
         Ok(store)
@@ -286,30 +267,53 @@ impl Store {
 
     /// Refuses to serve with a key that cannot read this store, instead of failing on every read.
     fn check_master_key(&self) -> Result<(), String> {
-        match self.db.get(KEY_CHECK).map_err(|e| format!("cannot read store: {e}"))? {
+        match self
+            .engine
+            .get(KEY_CHECK)
+            .map_err(|e| format!("cannot read store: {e}"))?
+        {
             Some(sealed) => match self.crypto.open(DEFAULT_KMS_KEY, KEY_CHECK, &sealed) {
                 Ok(plain) if plain == KEY_CHECK_PLAINTEXT => Ok(()),
                 _ => Err("the master key does not match this data dir (was master.key replaced, or SECRETSD_MASTER_KEY changed?)".into()),
             },
-            None => self.write_key_check().map_err(|e| format!("cannot write store: {e}")),
+            None => self
+                .engine
+                .apply_now(&[self.key_check()])
+                .map_err(|e| format!("cannot write store: {e}")),
         }
     }
 
-    fn write_key_check(&self) -> sled::Result<()> {
+    fn key_check(&self) -> Op {
         let sealed = self
             .crypto
             .seal(DEFAULT_KMS_KEY, KEY_CHECK, KEY_CHECK_PLAINTEXT);
-        self.db.insert(KEY_CHECK, sealed)?;
-        self.db.flush()?;
-        Ok(())
+        Op::Put(KEY_CHECK.to_vec(), sealed)
     }
 
-    /// The secret record, if there is one (readers never lock: batches are atomic).
+    fn seal_record(&self, key: &[u8], secret: &Secret) -> ApiResult<Vec<u8>> {
+        let json = serde_json::to_vec(secret).map_err(storage_error)?;
+        Ok(self.crypto.seal(DEFAULT_KMS_KEY, key, &json))
+    }
+
+    fn open_record(&self, key: &[u8], sealed: &[u8]) -> ApiResult<Secret> {
+        let corrupt = |why: &dyn std::fmt::Display| {
+            ApiError::internal(format!(
+                "the store is damaged: the record under {} cannot be read ({why})",
+                String::from_utf8_lossy(&key[1..]).replace('\0', "/")
+            ))
+        };
+        let json = self
+            .crypto
+            .open(DEFAULT_KMS_KEY, key, sealed)
+            .map_err(|_| corrupt(&"it does not decrypt"))?;
+        serde_json::from_slice(&json).map_err(|e| corrupt(&e))
+    }
+
+    /// The secret record, if there is one (readers never lock: changes are transactions).
     pub fn get(&self, key: &SecretKey) -> ApiResult<Option<Secret>> {
-        match self.db.get(record_key(key)).map_err(storage_error)? {
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| ApiError::internal(format!("corrupt record for {}: {e}", key.name))),
+        let record_key = record_key(key);
+        match self.engine.get(&record_key).map_err(storage_error)? {
+            Some(sealed) => self.open_record(&record_key, &sealed).map(Some),
             None => Ok(None),
         }
     }
@@ -317,8 +321,8 @@ impl Store {
     /// Decrypts one version's value.
     pub fn read_value(&self, secret: &Secret, version: &Version) -> ApiResult<SecretValue> {
         let sealed = self
-            .db
-            .get(value_key(&secret.key(), &version.id))
+            .engine
+            .get(&value_key(&secret.key(), &version.id))
             .map_err(storage_error)?
             .ok_or_else(|| ApiError::internal(format!("value of {} is missing", secret.name)))?;
         let kms = version.kms_key_id.as_deref().unwrap_or(DEFAULT_KMS_KEY);
@@ -354,6 +358,7 @@ impl Store {
     /// Hints that are due: (time, secret), oldest first, at most `limit`. A hint may be stale
     /// (see the module docs): check it against the record.
     pub fn due(&self, hint: Hint, now_ms: i64, limit: usize) -> ApiResult<Vec<(i64, SecretKey)>> {
+        use std::ops::Bound;
         let end = hint_key(
             hint,
             &SecretKey {
@@ -363,10 +368,14 @@ impl Store {
             },
             now_ms + 1,
         );
+        let snapshot = self.engine.read().map_err(storage_error)?;
         let mut due = Vec::new();
-        for item in self
-            .db
-            .range(vec![hint as u8]..end[..9].to_vec())
+        for item in snapshot
+            .range(
+                Bound::Included(vec![hint as u8]),
+                Bound::Excluded(end[..9].to_vec()),
+                false,
+            )
             .take(limit)
         {
             let (k, _) = item.map_err(storage_error)?;
@@ -379,8 +388,8 @@ impl Store {
         Ok(due)
     }
 
-    /// The secrets of one partition in `order`, starting after `after`. Index entries that an
-    /// interrupted change left behind are skipped (the record is the truth).
+    /// The secrets of one partition in `order`, starting after `after`, all as of one commit.
+    /// Index entries whose record has moved on are skipped (the record is the truth).
     pub fn scan<'a>(
         &'a self,
         account: &str,
@@ -422,13 +431,11 @@ impl Store {
             ),
             (Start::Beginning, _) => (Bound::Included(prefix.clone()), Bound::Excluded(end)),
         };
-        let range = self.db.range::<Vec<u8>, _>((lower, upper));
-        let entries: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
-            if descending {
-                Box::new(range.rev())
-            } else {
-                Box::new(range)
-            };
+        let snapshot = match self.engine.read() {
+            Ok(snapshot) => snapshot,
+            Err(e) => return Box::new(std::iter::once(Err(storage_error(e)))),
+        };
+        let entries = snapshot.range(lower, upper, descending);
         let partition = (account.to_string(), region.to_string());
         let prefix_len = prefix.len();
         Box::new(entries.filter_map(move |item| {
@@ -439,11 +446,9 @@ impl Store {
             let rest = &k[prefix_len..];
             match order {
                 ListOrder::Name => {
-                    let secret: Secret = match serde_json::from_slice(&v) {
-                        Ok(s) => s,
-                        Err(e) => {
-                            return Some(Err(ApiError::internal(format!("corrupt record: {e}"))))
-                        }
+                    let secret = match self.open_record(&k, &v) {
+                        Ok(secret) => secret,
+                        Err(e) => return Some(Err(e)),
                     };
                     let cursor = Cursor {
                         date_ms: 0,
@@ -459,13 +464,17 @@ impl Store {
                     at.copy_from_slice(&rest[..8]);
                     let date_ms = u64::from_be_bytes(at) as i64;
                     let name = String::from_utf8(rest[8..].to_vec()).ok()?;
-                    let key = SecretKey {
+                    let record_key = record_key(&SecretKey {
                         account: partition.0.clone(),
                         region: partition.1.clone(),
                         name: name.clone(),
+                    });
+                    let record = match snapshot.get(&record_key) {
+                        Ok(record) => record?,
+                        Err(e) => return Some(Err(storage_error(e))),
                     };
-                    match self.get(&key) {
-                        Ok(Some(secret)) if order.date_of(&secret) == date_ms => {
+                    match self.open_record(&record_key, &record) {
+                        Ok(secret) if order.date_of(&secret) == date_ms => {
                             Some(Ok((Cursor { date_ms, name }, secret)))
                         }
                         Ok(_) => None,
@@ -477,47 +486,24 @@ impl Store {
     }
 
     /// Drops a hint that no longer matches its record.
-    pub fn remove_hint(&self, hint: Hint, key: &SecretKey, at_ms: i64) -> ApiResult<()> {
-        self.db
-            .remove(hint_key(hint, key, at_ms))
-            .map(|_| ())
+    pub async fn remove_hint(&self, hint: Hint, key: &SecretKey, at_ms: i64) -> ApiResult<()> {
+        self.engine
+            .apply(vec![Op::Remove(hint_key(hint, key, at_ms))])
+            .await
             .map_err(storage_error)
     }
 
     /// Forgets everything (admin reset), keeping the master key.
     pub async fn reset(&self) -> ApiResult<()> {
-        // Hold every stripe so no change is half-way through while the tree is cleared.
+        // Hold every stripe so no change is half-way through while the table is cleared.
         let mut guards = Vec::with_capacity(LOCK_STRIPES);
         for lock in self.locks.iter() {
             guards.push(lock.lock().await);
         }
-        self.db.clear().map_err(storage_error)?;
-        self.write_key_check().map_err(storage_error)?;
-        Ok(())
-    }
-
-    /// Waits until every write made before this call is on disk (group commit).
-    ///
-    /// One flush runs at a time and covers every write counted before it started, so under load
-    /// one fsync acknowledges many requests. (Concurrent `flush_async` calls are not an option:
-    /// they occupy sled's I/O pool while waiting for writes that the same pool must perform.)
-    async fn flush(&self) -> ApiResult<()> {
-        if !self.durable {
-            return Ok(());
-        }
-        let mine = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut flushed = self.flushed.lock().await;
-        if *flushed >= mine {
-            return Ok(());
-        }
-        let covered = self.writes.load(Ordering::SeqCst);
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
+        self.engine
+            .apply(vec![Op::Clear, self.key_check()])
             .await
-            .map_err(storage_error)?
-            .map_err(storage_error)?;
-        *flushed = covered;
-        Ok(())
+            .map_err(storage_error)
     }
 }
 
@@ -550,15 +536,14 @@ impl SecretTxn<'_> {
         self.sealed.push((version_id.to_string(), sealed));
     }
 
-    /// Writes the change in commit-point order (see the module docs).
-    fn write(&self, new: Option<&Secret>) -> ApiResult<()> {
-        let db = &self.store.db;
+    /// The change as engine operations: values, index entries and hints, record, garbage.
+    fn ops(&self, new: Option<&Secret>) -> ApiResult<Vec<Op>> {
         let key = &self.key;
-        for (version_id, sealed) in &self.sealed {
-            db.insert(value_key(key, version_id), sealed.as_slice())
-                .map_err(storage_error)?;
-        }
-        // Listing indexes, like hints: the new entry before the record, the old one after.
+        let mut ops: Vec<Op> = self
+            .sealed
+            .iter()
+            .map(|(version_id, sealed)| Op::Put(value_key(key, version_id), sealed.clone()))
+            .collect();
         let index_keys = |secret: Option<&Secret>| -> Vec<Option<Vec<u8>>> {
             ListOrder::INDEXED
                 .iter()
@@ -567,75 +552,46 @@ impl SecretTxn<'_> {
         };
         let old_index = index_keys(self.original.as_ref());
         let new_index = index_keys(new);
-        for (old, new) in old_index.iter().zip(&new_index) {
-            if let Some(k) = new.as_ref().filter(|k| Some(*k) != old.as_ref()) {
-                db.insert(k.as_slice(), b"".as_slice())
-                    .map_err(storage_error)?;
+        for (old, new) in old_index.into_iter().zip(new_index) {
+            if old != new {
+                ops.extend(old.map(Op::Remove));
+                ops.extend(new.map(|k| Op::Put(k, Vec::new())));
             }
         }
-        const HINTS: [Hint; 2] = [Hint::Deletion, Hint::Rotation];
-        for hint in HINTS {
+        for hint in [Hint::Deletion, Hint::Rotation] {
             let old = self.original.as_ref().and_then(|s| hint.time_of(s));
-            if let Some(at) = new
-                .and_then(|s| hint.time_of(s))
-                .filter(|at| Some(*at) != old)
-            {
-                db.insert(hint_key(hint, key, at), b"".as_slice())
-                    .map_err(storage_error)?;
-            }
-        }
-        match new {
-            Some(secret) => {
-                let record = serde_json::to_vec(secret).map_err(storage_error)?;
-                db.insert(record_key(key), record).map_err(storage_error)?;
-            }
-            None => {
-                db.remove(record_key(key)).map_err(storage_error)?;
-            }
-        }
-        for hint in HINTS {
             let current = new.and_then(|s| hint.time_of(s));
-            let old = self.original.as_ref().and_then(|s| hint.time_of(s));
-            if let Some(at) = old.filter(|at| Some(*at) != current) {
-                db.remove(hint_key(hint, key, at)).map_err(storage_error)?;
+            if old != current {
+                ops.extend(old.map(|at| Op::Remove(hint_key(hint, key, at))));
+                ops.extend(current.map(|at| Op::Put(hint_key(hint, key, at), Vec::new())));
             }
         }
-        for (old, new) in old_index.iter().zip(&new_index) {
-            if let Some(k) = old.as_ref().filter(|k| Some(*k) != new.as_ref()) {
-                db.remove(k.as_slice()).map_err(storage_error)?;
-            }
-        }
+        let record_key = record_key(key);
         match new {
             Some(secret) => {
+                let sealed = self.store.seal_record(&record_key, secret)?;
+                ops.push(Op::Put(record_key, sealed));
                 let kept: Vec<&str> = secret.versions.iter().map(|v| v.id.as_str()).collect();
                 for v in self.original.iter().flat_map(|s| &s.versions) {
                     if !kept.contains(&v.id.as_str()) {
-                        db.remove(value_key(key, &v.id)).map_err(storage_error)?;
+                        ops.push(Op::Remove(value_key(key, &v.id)));
                     }
                 }
             }
-            // Every value of the secret, including any orphan an earlier crash left behind.
+            // Every value of the secret, including any orphan left behind.
             None => {
-                for item in db.scan_prefix(value_key(key, "")) {
-                    let (k, _) = item.map_err(storage_error)?;
-                    db.remove(k).map_err(storage_error)?;
-                }
+                ops.push(Op::Remove(record_key));
+                ops.push(Op::RemovePrefix(value_key(key, "")));
             }
         }
-        Ok(())
+        Ok(ops)
     }
 
-    /// Applies the change and waits until it is on disk. `None` deletes the secret and all its
-    /// values.
+    /// Applies the change as one transaction and waits until it is on disk. `None` deletes the
+    /// secret and all its values.
     pub async fn commit(self, new: Option<&Secret>) -> ApiResult<()> {
-        self.write(new)?;
-        self.store.flush().await
-    }
-
-    /// Applies the change without waiting for the disk: only for bookkeeping that may be lost in
-    /// a crash without breaking a promise to a client (the day of the last read).
-    pub fn commit_unflushed(self, new: &Secret) -> ApiResult<()> {
-        self.write(Some(new))
+        let ops = self.ops(new)?;
+        self.store.engine.apply(ops).await.map_err(storage_error)
     }
 }
 
@@ -698,12 +654,19 @@ mod tests {
             "beta-1"
         );
 
-        let sealed = store.db.get(value_key(&a.key(), "v1")).unwrap().unwrap();
-        store
-            .db
-            .insert(value_key(&a.key(), "v2"), sealed.clone())
+        let sealed = store
+            .engine
+            .get(&value_key(&a.key(), "v1"))
+            .unwrap()
             .unwrap();
-        store.db.insert(value_key(&b.key(), "v1"), sealed).unwrap();
+        store
+            .engine
+            .apply(vec![
+                Op::Put(value_key(&a.key(), "v2"), sealed.clone()),
+                Op::Put(value_key(&b.key(), "v1"), sealed),
+            ])
+            .await
+            .unwrap();
         for (s, version) in [(&a, &a.versions[1]), (&b, &b.versions[0])] {
             let err = store.read_value(s, version).unwrap_err();
             assert_eq!(err.code, ErrorCode::DecryptionFailure, "{}", s.name);
