@@ -11,6 +11,10 @@
 //! which applies everything waiting in one transaction and one fsync, then answers each change.
 //! Under load many requests share a commit; alone, a change waits for its own.
 //!
+//! Reads share a snapshot: beginning a read transaction and opening the table was a tenth of
+//! GetSecretValue's time, so the latest snapshot is kept and handed to every reader until the
+//! next commit replaces it (see `Latest`).
+//!
 //! Damage: redb checks the file's length against its layout at open and refuses a short file,
 //! but it does not verify page checksums on reads, and a page altered behind its back can make
 //! it panic. Every call into redb is therefore run under `catch_unwind` and a panic becomes an
@@ -22,7 +26,7 @@ use std::ops::Bound;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secretsd");
@@ -52,6 +56,7 @@ struct Change {
 pub struct Engine {
     db: Arc<Database>,
     on_disk: bool,
+    latest: Arc<Latest>,
     /// `None` only while dropping.
     changes: Option<mpsc::Sender<Change>>,
     committer: Option<std::thread::JoinHandle<()>>,
@@ -70,13 +75,71 @@ impl Drop for Engine {
 }
 
 /// The table as one commit left it: reads through it agree with each other.
-pub struct Snapshot(Table);
+pub struct Snapshot {
+    table: Table,
+    generation: u64,
+}
+
+/// The snapshot of the last commit, shared by readers until the committer drops it after the
+/// next commit. A reader that finds none begins one, under the lock: the committer's
+/// `invalidate` after a commit therefore removes every snapshot begun before that commit, and
+/// a change is visible to every read that starts after its answer.
+///
+/// Each invalidation starts a new generation, and at most one snapshot is begun per
+/// generation, so equal generations mean equal contents (what the store's record cache relies
+/// on).
+#[derive(Default)]
+struct Latest(Mutex<LatestSlot>);
+
+#[derive(Default)]
+struct LatestSlot {
+    snapshot: Option<Arc<Snapshot>>,
+    generation: u64,
+}
+
+impl Latest {
+    fn get_or_begin(&self, db: &Database) -> Result<Arc<Snapshot>, String> {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(snapshot) = slot.snapshot.as_ref() {
+            return Ok(snapshot.clone());
+        }
+        let generation = slot.generation;
+        let snapshot = Arc::new(guarded("starting a read", || {
+            let txn = db.begin_read().map_err(|e| e.to_string())?;
+            txn.open_table(TABLE)
+                .map(|table| Snapshot { table, generation })
+                .map_err(|e| e.to_string())
+        })?);
+        slot.snapshot = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    fn invalidate(&self) {
+        let stale = {
+            let mut slot = self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            slot.generation += 1;
+            slot.snapshot.take()
+        };
+        drop(stale); // outside the lock: the last reference ends a read transaction
+    }
+}
 
 impl Snapshot {
+    /// Which commit this snapshot shows: snapshots of one generation hold the same data.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
         guarded("reading", || {
             Ok(self
-                .0
+                .table
                 .get(key)
                 .map_err(|e| e.to_string())?
                 .map(|v| v.value().to_vec()))
@@ -96,7 +159,7 @@ impl Snapshot {
                 lower.as_ref().map(|k| k.as_slice()),
                 upper.as_ref().map(|k| k.as_slice()),
             );
-            self.0.range::<&[u8]>(bounds).map_err(|e| e.to_string())
+            self.table.range::<&[u8]>(bounds).map_err(|e| e.to_string())
         });
         let mut range = Some(range);
         std::iter::from_fn(move || {
@@ -181,27 +244,25 @@ impl Engine {
         txn.commit()
             .map_err(|e| format!("cannot write store: {e}"))?;
         let (changes, queue) = mpsc::channel();
+        let latest = Arc::new(Latest::default());
         let committer_db = db.clone();
+        let committer_latest = latest.clone();
         let committer = std::thread::Builder::new()
             .name("secretsd-commit".into())
-            .spawn(move || run_committer(&committer_db, &queue, on_disk))
+            .spawn(move || run_committer(&committer_db, &committer_latest, &queue, on_disk))
             .map_err(|e| format!("cannot start the store's committer: {e}"))?;
         Ok(Engine {
             db,
             on_disk,
+            latest,
             changes: Some(changes),
             committer: Some(committer),
         })
     }
 
     /// A consistent view of the table as of the last commit.
-    pub fn read(&self) -> Result<Snapshot, String> {
-        guarded("starting a read", || {
-            let txn = self.db.begin_read().map_err(|e| e.to_string())?;
-            txn.open_table(TABLE)
-                .map(Snapshot)
-                .map_err(|e| e.to_string())
-        })
+    pub fn read(&self) -> Result<Arc<Snapshot>, String> {
+        self.latest.get_or_begin(&self.db)
     }
 
     /// One key's value, as of the last commit.
@@ -212,7 +273,9 @@ impl Engine {
     /// Applies `ops` durably before anything else may write: for start-up, outside any runtime
     /// task (redb's writer lock makes it wait for a commit in progress).
     pub fn apply_now(&self, ops: &[Op]) -> Result<(), String> {
-        guarded("writing", || commit(&self.db, ops.iter(), self.on_disk))
+        let result = guarded("writing", || commit(&self.db, ops.iter(), self.on_disk));
+        self.latest.invalidate();
+        result
     }
 
     /// Applies `ops` as one atomic change and waits until it is on disk.
@@ -233,7 +296,7 @@ impl Engine {
 }
 
 /// Takes every change waiting, writes them in one transaction, answers each.
-fn run_committer(db: &Database, queue: &mpsc::Receiver<Change>, on_disk: bool) {
+fn run_committer(db: &Database, latest: &Latest, queue: &mpsc::Receiver<Change>, on_disk: bool) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -244,6 +307,8 @@ fn run_committer(db: &Database, queue: &mpsc::Receiver<Change>, on_disk: bool) {
         }
         let ops = batch.iter().flat_map(|c| &c.ops);
         let result = guarded("writing", || commit(db, ops, on_disk));
+        // Before any answer: a reader told of the change must find it.
+        latest.invalidate();
         for change in batch {
             let _ = change.done.send(result.clone());
         }

@@ -24,12 +24,14 @@
 //! still check them against the record (the record is the truth), so a hint that outlived its
 //! purpose costs a lookup, never a wrong answer.
 
+mod cache;
 pub mod crypto;
 mod engine;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::arn::SecretKey;
 use crate::model::secret::{Secret, SecretValue, Version, DEFAULT_KMS_KEY};
+use cache::RecordCache;
 use crypto::{Crypto, MasterKey};
 use engine::{Engine, Op};
 use std::collections::hash_map::DefaultHasher;
@@ -55,6 +57,7 @@ pub struct Store {
     crypto: Crypto,
     /// Striped per-secret locks: writers to one secret are serialised, others run in parallel.
     locks: Box<[Mutex<()>]>,
+    records: RecordCache,
 }
 
 fn secret_key_bytes(key: &SecretKey) -> Vec<u8> {
@@ -260,6 +263,7 @@ impl Store {
             engine,
             crypto: Crypto::new(master),
             locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            records: RecordCache::default(),
         };
         store.check_master_key()?;
         Ok(store)
@@ -312,8 +316,17 @@ impl Store {
     /// The secret record, if there is one (readers never lock: changes are transactions).
     pub fn get(&self, key: &SecretKey) -> ApiResult<Option<Secret>> {
         let record_key = record_key(key);
-        match self.engine.get(&record_key).map_err(storage_error)? {
-            Some(sealed) => self.open_record(&record_key, &sealed).map(Some),
+        let snapshot = self.engine.read().map_err(storage_error)?;
+        if let Some(secret) = self.records.get(snapshot.generation(), &record_key) {
+            return Ok(Some(secret));
+        }
+        match snapshot.get(&record_key).map_err(storage_error)? {
+            Some(sealed) => {
+                let secret = self.open_record(&record_key, &sealed)?;
+                self.records
+                    .insert(snapshot.generation(), &record_key, &secret);
+                Ok(Some(secret))
+            }
             None => Ok(None),
         }
     }
