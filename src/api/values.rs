@@ -11,6 +11,7 @@ use crate::model::stages;
 use crate::model::validate::Constraints;
 use crate::protocol::shapes::{Blob, EpochSeconds};
 use base64::Engine;
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Deserialize)]
@@ -434,11 +435,14 @@ pub async fn batch_get_secret_value(
                     "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' or 'NextToken' is provided.",
                 ));
             }
-            for id in ids {
-                let result = match load(ctx, caller, &id) {
-                    Ok(secret) => read_value(ctx, &secret, None, None).await,
-                    Err(e) => Err(e),
-                };
+            // Concurrently, so that the first reads of the day record their access in one
+            // group commit rather than one commit after another.
+            let reads = ids.iter().map(|id| async move {
+                let secret = load(ctx, caller, id)?;
+                read_value(ctx, &secret, None, None).await
+            });
+            let results = join_all(reads).await;
+            for (id, result) in ids.into_iter().zip(results) {
                 match result {
                     Ok(value) => output.secret_values.push(value),
                     Err(e) if e.code == ErrorCode::InternalServiceError => return Err(e),
@@ -459,8 +463,12 @@ pub async fn batch_get_secret_value(
                 input.next_token.as_deref(),
                 page_size,
             )?;
-            for secret in secrets {
-                match read_value(ctx, &secret, None, None).await {
+            let reads = secrets
+                .iter()
+                .map(|secret| read_value(ctx, secret, None, None));
+            let results = join_all(reads).await;
+            for (secret, result) in secrets.into_iter().zip(results) {
+                match result {
                     Ok(value) => output.secret_values.push(value),
                     Err(e) if e.code == ErrorCode::InternalServiceError => return Err(e),
                     Err(e) => output.errors.push(BatchError {
