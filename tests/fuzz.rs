@@ -1,5 +1,6 @@
-//! Property-based fuzzing (issue 6; proptest, since cargo-fuzz needs a nightly toolchain this
-//! project does not assume). Random and near-valid inputs go through the awsJson decoder and
+//! Property-based fuzzing through the whole server (issue 6), beside the coverage-guided
+//! cargo-fuzz targets of `fuzz/` (scripts/fuzz), which drive the parsers alone and much
+//! faster. Random and near-valid inputs go through the awsJson decoder and
 //! every operation (so through the ListSecrets filter parser, the rotation-rule parsers and the
 //! policy parser), the SigV4 header parser, and the cron()/rate() and policy parsers directly.
 //! The properties: no panic, no 5xx, every error an AWS-shaped JSON answer, and the server
