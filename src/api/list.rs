@@ -131,7 +131,7 @@ fn decode_token(token: &str, sort: SortBy, descending: bool) -> ApiResult<Cursor
 
 /// Checks the filters' shape (spec: ≤ 10 filters, 1–10 values of ≤ 512 characters each, AWS's
 /// character set) and turns them into the model's filters.
-pub(crate) fn parse_filters(
+pub fn parse_filters(
     c: &mut Constraints,
     shapes: Option<&[FilterShape]>,
 ) -> ApiResult<Vec<Filter>> {

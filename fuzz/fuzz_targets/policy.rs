@@ -1,0 +1,154 @@
+//! The policy parser (`model::policy::parse`/`parse_as`, PutResourcePolicy and
+//! ValidateResourcePolicy, and configured principals' identity policies) and the evaluator a
+//! parsed policy goes to (`auth::policy::evaluate`, `grants_public_access`).
+//!
+//! Input: a policy document, e.g.
+//! `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`.
+//!
+//! Properties: no panic; a parsed document is a JSON object that parses again, re-encoded, to
+//! the same value (floats aside); evaluation of every accepted document, as a resource policy and as an
+//! identity policy, over requests with condition keys, does not panic; adding a statement that
+//! denies everything to an accepted document keeps it valid, turns every decision into an
+//! explicit deny, and never widens what `grants_public_access` reports.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use secretsd::auth::policy::{evaluate, grants_public_access, Context, Decision, Request, Source};
+use secretsd::model::policy::{self, Kind};
+use serde_json::{json, Value};
+
+const SECRET: &str =
+    "arn:aws:secretsmanager:us-east-1:111111111111:secret:Applications/MyApp/MySQL-a1b2c3";
+const ACTIONS: &[&str] = &[
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:ListSecrets",
+];
+
+fn context() -> Context {
+    let mut c = Context::default();
+    for (key, values) in [
+        ("aws:SourceIp", vec!["192.0.2.10"]),
+        ("aws:SecureTransport", vec!["true"]),
+        ("aws:CurrentTime", vec!["2026-05-01T12:00:00Z"]),
+        ("aws:EpochTime", vec!["1777636800"]),
+        ("aws:PrincipalTag/team", vec!["db"]),
+        ("aws:PrincipalAccount", vec!["111111111111"]),
+        ("aws:TagKeys", vec!["team", "env"]),
+        ("aws:RequestTag/env", vec!["prod"]),
+        ("aws:ResourceTag/env", vec!["prod"]),
+        ("secretsmanager:Name", vec!["Applications/MyApp/MySQL"]),
+        ("secretsmanager:VersionStage", vec!["AWSCURRENT", "AWSPREVIOUS"]),
+        ("secretsmanager:BlockPublicPolicy", vec!["true"]),
+    ] {
+        c.set(key, values.into_iter().map(str::to_string).collect());
+    }
+    c
+}
+
+fn requests<'a>(context: &'a Context) -> Vec<Request<'a>> {
+    let mut out = Vec::new();
+    for action in ACTIONS {
+        for (principal_arn, principal_account) in [
+            ("arn:aws:iam::111111111111:user/app", "111111111111"),
+            ("arn:aws:iam::222222222222:role/other", "222222222222"),
+        ] {
+            for resource in [SECRET, "*"] {
+                out.push(Request {
+                    action,
+                    resource,
+                    principal_arn,
+                    principal_account,
+                    resource_account: "111111111111",
+                    context,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The value with non-integer numbers blanked: serde_json (without its `float_roundtrip`
+/// feature) may read a float back one ULP off, which is not the parser's concern.
+fn without_floats(value: &Value) -> Value {
+    match value {
+        Value::Number(n) if n.is_f64() => Value::Null,
+        Value::Array(items) => Value::Array(items.iter().map(without_floats).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), without_floats(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The document with one more statement: deny everything to everyone.
+fn with_deny_all(policy: &Value, kind: Kind) -> Value {
+    let mut deny = json!({"Effect": "Deny", "Action": "*", "Resource": "*"});
+    if kind == Kind::Resource {
+        deny["Principal"] = json!("*");
+    }
+    let mut policy = policy.clone();
+    let statements = match policy["Statement"].take() {
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    policy["Statement"] = Value::Array(statements.into_iter().chain([deny]).collect());
+    policy
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(document) = std::str::from_utf8(data) else {
+        return; // PutResourcePolicy's member is a JSON string: always UTF-8
+    };
+    let context = context();
+    let requests = requests(&context);
+    for kind in [Kind::Resource, Kind::Identity] {
+        let Ok(parsed) = policy::parse_as(document, kind) else {
+            continue;
+        };
+        assert!(parsed.is_object());
+        assert!(parsed.get("Statement").is_some());
+        let text = serde_json::to_string(&parsed).expect("a JSON value encodes");
+        let again = policy::parse_as(&text, kind).expect("the re-encoded policy parses");
+        assert_eq!(
+            without_floats(&again),
+            without_floats(&parsed),
+            "the re-encoded policy does not parse to the same value"
+        );
+        if kind == Kind::Resource {
+            assert_eq!(policy::parse(document).as_ref(), Ok(&parsed));
+        }
+
+        let denied = with_deny_all(&parsed, kind);
+        assert!(
+            policy::parse_as(&denied.to_string(), kind).is_ok(),
+            "adding a deny-all statement made the policy invalid: {denied}"
+        );
+        let identities = |p: &Value| match kind {
+            Kind::Identity => vec![p.clone()],
+            Kind::Resource => Vec::new(),
+        };
+        let resource = |p: &Value| match kind {
+            Kind::Resource => Some(p.clone()),
+            Kind::Identity => None,
+        };
+        for request in &requests {
+            let _ = evaluate(&identities(&parsed), resource(&parsed).as_ref(), request);
+            let decision = evaluate(&identities(&denied), resource(&denied).as_ref(), request);
+            let source = match kind {
+                Kind::Identity => Source::Identity,
+                Kind::Resource => Source::Resource,
+            };
+            assert_eq!(decision, Decision::ExplicitDeny(source), "{denied}");
+        }
+        if kind == Kind::Resource {
+            // A Deny never widens access. (grants_public_access looks at Allow statements
+            // alone, so a deny-all does not make an open policy closed: not asserted here.)
+            let public = grants_public_access(&parsed, SECRET, ACTIONS);
+            assert!(public || !grants_public_access(&denied, SECRET, ACTIONS));
+        }
+    }
+});
