@@ -266,10 +266,9 @@ fn element_matches(
         "Resource" => "NotResource",
         _ => return statement.get(name).is_none_or(any),
     };
-    match (statement.get(name), statement.get(negated)) {
-        (Some(v), _) => any(v),
-        (None, Some(v)) => !any(v),
-        (None, None) => true,
+    match statement.get(name) {
+        Some(v) => any(v),
+        None => statement.get(negated).is_none_or(|v| !any(v)),
     }
 }
 
