@@ -77,6 +77,7 @@ impl Server {
             functions: config.functions.clone(),
             rotation,
             resource_policies: Default::default(),
+            identity_policies: Default::default(),
             rotation_tls: crate::rotation::builtin::RotationTls::new(
                 config.rotation_ca_file.clone(),
             ),

@@ -9,11 +9,14 @@
 //! the same value (floats aside); evaluation of every accepted document, as a resource policy and as an
 //! identity policy, over requests with condition keys, does not panic; adding a statement that
 //! denies everything to an accepted document keeps it valid, turns every decision into an
-//! explicit deny, and never widens what `grants_public_access` reports.
+//! explicit deny, and never widens what `grants_public_access` reports; an identity policy cut
+//! down to the statements an action can use (`statements_for_action`) decides as the whole.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use secretsd::auth::policy::{evaluate, grants_public_access, Context, Decision, Request, Source};
+use secretsd::auth::policy::{
+    evaluate, grants_public_access, statements_for_action, Context, Decision, Request, Source,
+};
 use secretsd::model::policy::{self, Kind};
 use serde_json::{json, Value};
 
@@ -136,7 +139,17 @@ fuzz_target!(|data: &[u8]| {
             Kind::Identity => None,
         };
         for request in &requests {
-            let _ = evaluate(&identities(&parsed), resource(&parsed).as_ref(), request);
+            let decision = evaluate(&identities(&parsed), resource(&parsed).as_ref(), request);
+            if kind == Kind::Identity {
+                // Strict mode evaluates the statements that can apply to the action alone.
+                let cut = statements_for_action(&identities(&parsed), request.action);
+                assert_eq!(
+                    evaluate(&[cut], None, request),
+                    decision,
+                    "cutting the policy down to {} changed the decision",
+                    request.action
+                );
+            }
             let decision = evaluate(&identities(&denied), resource(&denied).as_ref(), request);
             let source = match kind {
                 Kind::Identity => Source::Identity,

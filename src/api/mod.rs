@@ -43,6 +43,8 @@ pub struct Ctx {
     pub rotation: RotationHandle,
     /// Parsed resource policies, for strict mode's checks.
     pub resource_policies: access::ResourcePolicies,
+    /// Identity policies by action, for strict mode's checks.
+    pub identity_policies: access::IdentityPolicies,
     /// Trusted roots for the built-in rotators' TLS logins, loaded on first use.
     pub rotation_tls: crate::rotation::builtin::RotationTls,
     pub endpoint: OnceLock<String>,

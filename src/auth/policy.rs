@@ -120,11 +120,11 @@ fn glob(pattern: &str, text: &str, fold: bool) -> bool {
         .iter()
         .position(|&c| c == b'*' || c == b'?')
         .unwrap_or(p.len());
-    if head > 0 {
-        if t.len() < head || (head == p.len() && t.len() != head) || !same(p[head - 1], t[head - 1])
-        {
-            return false;
-        }
+    let head_differs = t.len() < head
+        || (head == p.len() && t.len() != head)
+        || (head > 0 && !same(p[head - 1], t[head - 1]));
+    if head_differs {
+        return false;
     }
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
@@ -524,6 +524,32 @@ struct Effects {
     deny: bool,
 }
 
+/// The statements of `policies` that can apply to a request for `action`, as one policy.
+/// Evaluating such a request against it decides exactly as against `policies`, since a statement
+/// whose `Action`/`NotAction` does not match never applies; a statement whose action patterns
+/// hold policy variables is kept, as its match depends on the request.
+pub fn statements_for_action(policies: &[Value], action: &str) -> Value {
+    struct NoKeys;
+    impl ConditionKeys for NoKeys {
+        fn get(&self, _: &str) -> Option<&[String]> {
+            None
+        }
+    }
+    let kept: Vec<Value> = policies
+        .iter()
+        .flat_map(statements)
+        .filter(|statement| {
+            let patterns = statement
+                .get("Action")
+                .or_else(|| statement.get("NotAction"));
+            patterns.is_some_and(|v| texts(v).any(|p| p.contains("${")))
+                || element_matches(statement, "Action", action, true, &NoKeys)
+        })
+        .map(|statement| Value::Object(statement.clone()))
+        .collect();
+    serde_json::json!({ "Statement": kept })
+}
+
 /// AWS's decision for the request.
 pub fn evaluate(
     identity_policies: &[Value],
@@ -620,6 +646,43 @@ mod tests {
             resource_account: "111111111111",
             context,
         }
+    }
+
+    #[test]
+    fn a_policy_cut_down_to_an_action_decides_as_the_whole() {
+        let policies = [
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": SECRET},
+                {"Effect": "Allow", "Action": ["secretsmanager:Describe*", "secretsmanager:List*"], "Resource": "*"},
+                {"Effect": "Deny", "NotAction": "secretsmanager:GetSecretValue", "Resource": "*",
+                 "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}},
+                {"Effect": "Allow", "Action": "secretsmanager:${aws:PrincipalTag/verb}*", "Resource": "*"},
+            ]}),
+            allow("SECRETSMANAGER:putsecretvalue", "*"),
+        ];
+        let mut context = Context::default();
+        context.set("aws:MultiFactorAuthPresent", vec!["false".into()]);
+        context.set("aws:PrincipalTag/verb", vec!["Delete".into()]);
+        for action in [
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:DeleteSecret",
+            "secretsmanager:TagResource",
+        ] {
+            let cut = statements_for_action(&policies, action);
+            let kept = statements(&cut).len();
+            let whole = request(action, SECRET, &context);
+            assert_eq!(
+                evaluate(&[cut], None, &whole),
+                evaluate(&policies, None, &whole),
+                "{action}"
+            );
+            // The statement with a variable is always kept; the others only if their actions match.
+            assert!((1..=4).contains(&kept), "{action}: {kept}");
+        }
+        let cut = statements_for_action(&policies, "secretsmanager:GetSecretValue");
+        assert_eq!(statements(&cut).len(), 2, "Get* and the variable: {cut}");
     }
 
     fn allow(action: &str, resource: &str) -> Value {
