@@ -140,7 +140,8 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stopped: watch::R
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
         .max_headers(MAX_HEADERS)
-        .max_buf_size(64 * 1024);
+        .max_buf_size(64 * 1024)
+        .writev(false);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
