@@ -139,45 +139,51 @@ def test_a_torn_store_recovers_or_refuses_to_start(tmp_path):
         out = sm.create_secret(Name=f"t{i:03d}", SecretString=f"value-{i}-{uuid.uuid4().hex}")
         written[out["ARN"]] = sm.get_secret_value(SecretId=out["ARN"])["SecretString"]
     proc.kill9()
-    db = tmp_path / "data" / "secrets.redb"
-    original = db.read_bytes()
-    for cut in (1, 7, 100, 4096):
-        for damage in ("truncate", "garble", "garble-middle"):
-            if damage == "truncate":
-                db.write_bytes(original[: max(0, len(original) - cut)])
-            else:
-                garbled = bytearray(original)
-                start = len(garbled) - cut if damage == "garble" else len(garbled) // 2
-                for i in range(max(0, start), min(len(garbled), start + cut)):
-                    garbled[i] ^= 0x5A
-                db.write_bytes(bytes(garbled))
+    # The store is the data file and its journal: each is damaged in turn, the other intact.
+    files = [tmp_path / "data" / name for name in ("secrets.redb", "secrets.journal")]
+    originals = {f: f.read_bytes() for f in files}
+    trials = [(f, cut, damage) for f in files for cut in (1, 7, 100, 4096)
+              for damage in ("truncate", "garble", "garble-middle", "garble-start")]
+    for target, cut, damage in trials:
+        for f, data in originals.items():
+            f.write_bytes(data)
+        original = originals[target]
+        if damage == "truncate":
+            target.write_bytes(original[: max(0, len(original) - cut)])
+        else:
+            garbled = bytearray(original)
+            start = {"garble": len(garbled) - cut, "garble-middle": len(garbled) // 2, "garble-start": 64}[damage]
+            for i in range(max(0, start), min(len(garbled), start + cut)):
+                garbled[i] ^= 0x5A
+            target.write_bytes(bytes(garbled))
+        try:
+            proc.start()
+        except RuntimeError as refused:
+            # Refusing is fine if it says why, in one line, and does not hang.
+            message = str(refused)
+            assert "exited with 1" in message, message
+            assert "the store in" in message and "is damaged" in message, message
+            continue
+        try:
+            c = client(proc.url)
             try:
-                proc.start()
-            except RuntimeError as refused:
-                # Refusing is fine if it says why, in one line, and does not hang.
-                message = str(refused)
-                assert "exited with 1" in message, message
-                assert "the store in" in message and "is damaged" in message, message
-                continue
-            try:
-                c = client(proc.url)
+                listed = [s["ARN"] for page in c.get_paginator("list_secrets").paginate() for s in page["SecretList"]]
+                assert set(listed) <= set(written), (target.name, damage, cut)
+            except ClientError as e:
+                # A damaged record fails the listing; it must not be skipped silently or be wrong.
+                assert e.response["Error"]["Code"] == "InternalServiceError", e.response
+            for arn in written:
                 try:
-                    listed = [s["ARN"] for page in c.get_paginator("list_secrets").paginate() for s in page["SecretList"]]
-                    assert set(listed) <= set(written), (damage, cut)
+                    value = c.get_secret_value(SecretId=arn)["SecretString"]
                 except ClientError as e:
-                    # A damaged record fails the listing; it must not be skipped silently or be wrong.
-                    assert e.response["Error"]["Code"] == "InternalServiceError", e.response
-                for arn in written:
-                    try:
-                        value = c.get_secret_value(SecretId=arn)["SecretString"]
-                    except ClientError as e:
-                        # A torn value may be unreadable; it must never be wrong.
-                        assert e.response["Error"]["Code"] in ("DecryptionFailure", "InternalServiceError", "ResourceNotFoundException"), e.response
-                        continue
-                    assert value == written[arn], (damage, cut, arn)
-            finally:
-                proc.kill9()
-    db.write_bytes(original)
+                    # A torn value may be unreadable; it must never be wrong.
+                    assert e.response["Error"]["Code"] in ("DecryptionFailure", "InternalServiceError", "ResourceNotFoundException"), e.response
+                    continue
+                assert value == written[arn], (target.name, damage, cut, arn)
+        finally:
+            proc.kill9()
+    for f, data in originals.items():
+        f.write_bytes(data)
     proc.start()
     c = client(proc.url)
     assert c.get_secret_value(SecretId="t199")["SecretString"] == written[next(a for a in written if ":secret:t199-" in a)]

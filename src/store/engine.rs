@@ -8,8 +8,13 @@
 //! its log at every start (118–266 ms with 100,000 secrets).
 //!
 //! Group commit: redb runs one write transaction at a time, so changes queue for one thread,
-//! which applies everything waiting in one transaction and one fsync, then answers each change.
-//! Under load many requests share a commit; alone, a change waits for its own.
+//! which applies everything waiting in one transaction, then answers each change. Under load many
+//! requests share a commit; alone, a change waits for its own.
+//!
+//! Durability comes from the write-ahead journal (`super::journal`): a commit is one record
+//! appended and synced there, then applied to redb without a sync. A checkpoint (a durable redb
+//! commit, with quick repair) takes in what the journal holds when it fills up, when the store
+//! has been idle for a moment, and at shutdown; opening replays what a crash left in it.
 //!
 //! Reads share a snapshot: beginning a read transaction and opening the table was a tenth of
 //! GetSecretValue's time, so the latest snapshot is kept and handed to every reader until the
@@ -21,21 +26,33 @@
 //! error ("the store is damaged"). Wrong bytes cannot pass as data: records and values are
 //! AES-GCM sealed and bound to their keys (see `super`).
 
+use super::journal::{Appended, Journal};
 use redb::{Database, ReadableDatabase, TableDefinition};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secretsd");
+/// The journal epoch the last checkpoint recorded: the journal's records of this epoch are what
+/// the data file does not hold yet. Its own table, so clearing the secrets' table keeps it.
+const JOURNAL_TABLE: TableDefinition<&str, u64> = TableDefinition::new("journal");
+const EPOCH: &str = "epoch";
+/// A journal with records is checkpointed after this long without changes, so an idle store's
+/// data file holds everything and a restart replays nothing.
+const IDLE_CHECKPOINT: Duration = Duration::from_millis(200);
 /// The file in the data dir.
 pub const FILE_NAME: &str = "secrets.redb";
 /// Most changes one transaction carries: bounds a commit's memory and latency under a flood.
 const MAX_BATCH: usize = 512;
 
 pub type Table = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+/// One entry read from the table (key, value), or why it could not be.
+pub type Entry = Result<(Vec<u8>, Vec<u8>), String>;
 
 /// One step of a change, applied in order.
 #[derive(Debug)]
@@ -50,12 +67,26 @@ pub enum Op {
 
 struct Change {
     ops: Vec<Op>,
-    done: oneshot::Sender<Result<(), String>>,
+    done: Reply,
+}
+
+/// Where a change's outcome goes: a request awaits it, start-up blocks on it.
+enum Reply {
+    Async(oneshot::Sender<Result<(), String>>),
+    Blocking(mpsc::SyncSender<Result<(), String>>),
+}
+
+impl Reply {
+    fn send(self, result: Result<(), String>) {
+        let _ = match self {
+            Reply::Async(done) => done.send(result).map_err(|_| ()),
+            Reply::Blocking(done) => done.send(result).map_err(|_| ()),
+        };
+    }
 }
 
 pub struct Engine {
     db: Arc<Database>,
-    on_disk: bool,
     latest: Arc<Latest>,
     /// `None` only while dropping.
     changes: Option<mpsc::Sender<Change>>,
@@ -153,7 +184,19 @@ impl Snapshot {
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
         descending: bool,
-    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), String>> + 'static {
+    ) -> impl Iterator<Item = Entry> + 'static {
+        self.range_with(lower, upper, descending, |_| true)
+    }
+
+    /// Like `range`, but the value of an entry whose key `wanted` refuses is not copied (it
+    /// comes back empty): for scans that step over entries they do not need.
+    pub fn range_with(
+        &self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        descending: bool,
+        wanted: fn(&[u8]) -> bool,
+    ) -> impl Iterator<Item = Entry> + 'static {
         let range = guarded("reading", || {
             let bounds = (
                 lower.as_ref().map(|k| k.as_slice()),
@@ -175,7 +218,17 @@ impl Snapshot {
                     entries.next()
                 };
                 item.transpose()
-                    .map(|kv| kv.map(|(k, v)| (k.value().to_vec(), v.value().to_vec())))
+                    .map(|kv| {
+                        kv.map(|(k, v)| {
+                            let key = k.value();
+                            let value = if wanted(key) {
+                                v.value().to_vec()
+                            } else {
+                                Vec::new()
+                            };
+                            (key.to_vec(), value)
+                        })
+                    })
                     .map_err(|e| e.to_string())
             });
             match step {
@@ -201,7 +254,8 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, St
 }
 
 impl Engine {
-    /// Opens (or creates) `dir/secrets.redb`. `Err` is one line for the operator.
+    /// Opens (or creates) `dir/secrets.redb` and its journal, replaying what a crash left in
+    /// the journal. `Err` is one line for the operator.
     pub fn open_dir(dir: &Path, cache_bytes: usize) -> Result<Engine, String> {
         let path = dir.join(FILE_NAME);
         let db = guarded("opening the data file", || {
@@ -220,7 +274,8 @@ impl Engine {
                     other => format!("cannot open store in {}: {other}", dir.display()),
                 })
         })?;
-        Engine::start(db, true)
+        let journal = guarded("replaying the journal", || open_journal(&db, dir))?;
+        Engine::start(db, Some(journal))
     }
 
     /// A store that lives and dies with the process.
@@ -229,31 +284,26 @@ impl Engine {
             .set_cache_size(cache_bytes)
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(|e| format!("cannot open in-memory store: {e}"))?;
-        Engine::start(db, false)
+        commit(&db, std::iter::empty(), Commit::Plain)
+            .map_err(|e| format!("cannot write store: {e}"))?;
+        Engine::start(db, None)
     }
 
-    fn start(db: Database, on_disk: bool) -> Result<Engine, String> {
+    fn start(db: Database, journal: Option<Journal>) -> Result<Engine, String> {
         let db = Arc::new(db);
-        // The table exists from the start, so readers never meet a file without it.
-        let mut txn = db
-            .begin_write()
-            .map_err(|e| format!("cannot write store: {e}"))?;
-        txn.set_quick_repair(on_disk);
-        txn.open_table(TABLE)
-            .map_err(|e| format!("cannot write store: {e}"))?;
-        txn.commit()
-            .map_err(|e| format!("cannot write store: {e}"))?;
         let (changes, queue) = mpsc::channel();
         let latest = Arc::new(Latest::default());
-        let committer_db = db.clone();
-        let committer_latest = latest.clone();
+        let mut committer = Committer {
+            db: db.clone(),
+            latest: latest.clone(),
+            journal,
+        };
         let committer = std::thread::Builder::new()
             .name("secretsd-commit".into())
-            .spawn(move || run_committer(&committer_db, &committer_latest, &queue, on_disk))
+            .spawn(move || committer.run(&queue))
             .map_err(|e| format!("cannot start the store's committer: {e}"))?;
         Ok(Engine {
             db,
-            on_disk,
             latest,
             changes: Some(changes),
             committer: Some(committer),
@@ -270,60 +320,237 @@ impl Engine {
         self.read()?.get(key)
     }
 
-    /// Applies `ops` durably before anything else may write: for start-up, outside any runtime
-    /// task (redb's writer lock makes it wait for a commit in progress).
-    pub fn apply_now(&self, ops: &[Op]) -> Result<(), String> {
-        let result = guarded("writing", || commit(&self.db, ops.iter(), self.on_disk));
-        self.latest.invalidate();
-        result
-    }
-
-    /// Applies `ops` as one atomic change and waits until it is on disk.
-    ///
-    /// Every commit is durable, also for bookkeeping that could be lost: a later non-durable
-    /// commit would void the allocator state that lets a crashed store open in a millisecond.
-    pub async fn apply(&self, ops: Vec<Op>) -> Result<(), String> {
-        let (done, answer) = oneshot::channel();
+    fn send(&self, ops: Vec<Op>, done: Reply) -> Result<(), String> {
         self.changes
             .as_ref()
             .ok_or_else(|| "the store is closed".to_string())?
             .send(Change { ops, done })
-            .map_err(|_| "the store's committer has stopped".to_string())?;
+            .map_err(|_| "the store's committer has stopped".to_string())
+    }
+
+    /// Applies `ops` durably, blocking the thread: for start-up, outside any runtime task.
+    pub fn apply_now(&self, ops: Vec<Op>) -> Result<(), String> {
+        let (done, answer) = mpsc::sync_channel(1);
+        self.send(ops, Reply::Blocking(done))?;
+        answer
+            .recv()
+            .map_err(|_| "the store's committer has stopped".to_string())?
+    }
+
+    /// Applies `ops` as one atomic change and waits until it is on disk.
+    pub async fn apply(&self, ops: Vec<Op>) -> Result<(), String> {
+        let (done, answer) = oneshot::channel();
+        self.send(ops, Reply::Async(done))?;
         answer
             .await
             .map_err(|_| "the store's committer has stopped".to_string())?
     }
 }
 
-/// Takes every change waiting, writes them in one transaction, answers each.
-fn run_committer(db: &Database, latest: &Latest, queue: &mpsc::Receiver<Change>, on_disk: bool) {
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(change) => batch.push(change),
-                Err(_) => break,
+/// Opens the journal of the epoch the data file records and takes in what it holds. A data
+/// file without an epoch (a new store, or one from before the journal) gets a new journal.
+fn open_journal(db: &Database, dir: &Path) -> Result<Journal, String> {
+    let epoch = (|| -> Result<Option<u64>, String> {
+        let txn = db.begin_read().map_err(|e| e.to_string())?;
+        let table = match txn.open_table(JOURNAL_TABLE) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        Ok(table
+            .get(EPOCH)
+            .map_err(|e| e.to_string())?
+            .map(|v| v.value()))
+    })()
+    .map_err(|e| format!("cannot read store in {}: {e}", dir.display()))?;
+    let Some(epoch) = epoch else {
+        Journal::create(dir)?;
+        commit(db, std::iter::empty(), Commit::Checkpoint(1))
+            .map_err(|e| format!("cannot write store in {}: {e}", dir.display()))?;
+        return Journal::open(dir, 1).map(|(journal, _)| journal);
+    };
+    let started = std::time::Instant::now();
+    let (journal, changes) = Journal::open(dir, epoch)?;
+    if !changes.is_empty() {
+        // Applied like the commits they were: the records stay in the journal (appends go
+        // after them) until the committer's next checkpoint, so a crash before it replays them
+        // again onto the same data file. Syncing here would cost start-up tens of ms.
+        commit(db, merged(&changes).iter(), Commit::Journaled)
+            .map_err(|e| format!("cannot write store in {}: {e}", dir.display()))?;
+        tracing::info!(
+            changes = changes.len(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "replayed the journal"
+        );
+    }
+    Ok(journal)
+}
+
+/// The journal's changes as one change with the same outcome, cheaper to apply: each key's last
+/// write, in key order, after the prefix removals (which remove what was there before; what
+/// the journal wrote later is among the last writes).
+fn merged(changes: &[Vec<Op>]) -> Vec<Op> {
+    let mut removals = Vec::new();
+    let mut last: BTreeMap<&[u8], Option<&[u8]>> = BTreeMap::new();
+    for op in changes.iter().flatten() {
+        match op {
+            Op::Put(k, v) => {
+                last.insert(k, Some(v));
+            }
+            Op::Remove(k) => {
+                last.insert(k, None);
+            }
+            Op::RemovePrefix(prefix) => {
+                for (_, value) in last
+                    .range_mut::<[u8], _>((Bound::Included(prefix.as_slice()), Bound::Unbounded))
+                    .take_while(|(k, _)| k.starts_with(prefix))
+                {
+                    *value = None;
+                }
+                removals.push(Op::RemovePrefix(prefix.clone()));
+            }
+            Op::Clear => {
+                last.values_mut().for_each(|value| *value = None);
+                removals.push(Op::Clear);
             }
         }
-        let ops = batch.iter().flat_map(|c| &c.ops);
-        let result = guarded("writing", || commit(db, ops, on_disk));
-        // Before any answer: a reader told of the change must find it.
-        latest.invalidate();
-        for change in batch {
-            let _ = change.done.send(result.clone());
+    }
+    removals.extend(last.into_iter().map(|(k, v)| match v {
+        Some(v) => Op::Put(k.to_vec(), v.to_vec()),
+        None => Op::Remove(k.to_vec()),
+    }));
+    removals
+}
+
+/// The thread that writes every change.
+struct Committer {
+    db: Arc<Database>,
+    latest: Arc<Latest>,
+    /// `None` in memory, where nothing is synced.
+    journal: Option<Journal>,
+}
+
+impl Committer {
+    /// Takes every change waiting, writes them in one transaction, answers each. On the way
+    /// out, checkpoints, so a clean shutdown leaves nothing to replay.
+    fn run(&mut self, queue: &mpsc::Receiver<Change>) {
+        loop {
+            let pending = self.journal.as_ref().is_some_and(|j| !j.is_empty());
+            let first = if pending {
+                match queue.recv_timeout(IDLE_CHECKPOINT) {
+                    Ok(change) => change,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.checkpoint_logged();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match queue.recv() {
+                    Ok(change) => change,
+                    Err(_) => break,
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(change) => batch.push(change),
+                    Err(_) => break,
+                }
+            }
+            let ops: Vec<&Op> = batch.iter().flat_map(|c| &c.ops).collect();
+            let result = self.write(&ops);
+            // Before any answer: a reader told of the change must find it.
+            self.latest.invalidate();
+            for change in batch {
+                change.done.send(result.clone());
+            }
+        }
+        if self.journal.as_ref().is_some_and(|j| !j.is_empty()) {
+            self.checkpoint_logged();
+        }
+    }
+
+    /// Makes `ops` durable (journal, or a checkpoint when the journal cannot take them) and
+    /// applies them.
+    fn write(&mut self, ops: &[&Op]) -> Result<(), String> {
+        let Some(journal) = self.journal.as_mut() else {
+            return guarded("writing", || {
+                commit(&self.db, ops.iter().copied(), Commit::Plain)
+            });
+        };
+        let mut appended = journal.append(ops.iter().copied());
+        if matches!(appended, Ok(Appended::Full)) && !journal.is_empty() {
+            self.checkpoint(&[])?;
+            let journal = self.journal.as_mut().expect("on disk");
+            appended = journal.append(ops.iter().copied());
+        }
+        match appended {
+            Ok(Appended::Durable) => {
+                let applied = guarded("writing", || {
+                    commit(&self.db, ops.iter().copied(), Commit::Journaled)
+                });
+                if applied.is_err() {
+                    // The journal holds a change that failed: a checkpoint voids its record.
+                    self.checkpoint_logged();
+                }
+                applied
+            }
+            // Larger than the journal: written like a checkpoint.
+            Ok(Appended::Full) => self.checkpoint(ops),
+            Err(e) => {
+                tracing::error!("cannot write the journal ({e}); committing to the data file");
+                self.checkpoint(ops)
+            }
+        }
+    }
+
+    /// A durable commit of `ops` and of everything journaled, which starts a new journal epoch.
+    fn checkpoint(&mut self, ops: &[&Op]) -> Result<(), String> {
+        let journal = self.journal.as_mut().expect("checkpoints are on disk");
+        let next = journal.epoch() + 1;
+        guarded("writing", || {
+            commit(&self.db, ops.iter().copied(), Commit::Checkpoint(next))
+        })?;
+        journal.restart(next);
+        Ok(())
+    }
+
+    fn checkpoint_logged(&mut self) {
+        if let Err(e) = self.checkpoint(&[]) {
+            tracing::error!("checkpoint failed: {e}");
         }
     }
 }
 
-fn commit<'a>(
-    db: &Database,
-    ops: impl Iterator<Item = &'a Op>,
-    on_disk: bool,
-) -> Result<(), String> {
+/// How a transaction reaches the disk.
+#[derive(Clone, Copy)]
+enum Commit {
+    /// In memory: nothing to sync.
+    Plain,
+    /// Its journal record is synced: applied without syncing.
+    Journaled,
+    /// Durable, with quick repair (the allocator state is saved, so a crash costs no repair at
+    /// the next open), recording the journal epoch that starts now.
+    Checkpoint(u64),
+}
+
+fn commit<'a>(db: &Database, ops: impl Iterator<Item = &'a Op>, how: Commit) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("storage: {e}");
     let mut txn = db.begin_write().map_err(|e| err(&e))?;
-    // Records the allocator state, so that a crash costs no repair at the next open.
-    txn.set_quick_repair(on_disk);
+    match how {
+        Commit::Plain => {}
+        Commit::Journaled => {
+            txn.set_durability(redb::Durability::None)
+                .map_err(|e| err(&e))?;
+        }
+        Commit::Checkpoint(epoch) => {
+            txn.set_quick_repair(true);
+            txn.open_table(JOURNAL_TABLE)
+                .and_then(|mut t| t.insert(EPOCH, epoch).map(|_| ()).map_err(Into::into))
+                .map_err(|e| err(&e))?;
+        }
+    }
     {
         let mut table = txn.open_table(TABLE).map_err(|e| err(&e))?;
         for op in ops {

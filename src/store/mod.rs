@@ -27,6 +27,7 @@
 mod cache;
 pub mod crypto;
 mod engine;
+mod journal;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::arn::SecretKey;
@@ -282,7 +283,7 @@ impl Store {
             },
             None => self
                 .engine
-                .apply_now(&[self.key_check()])
+                .apply_now(vec![self.key_check()])
                 .map_err(|e| format!("cannot write store: {e}")),
         }
     }
