@@ -10,7 +10,10 @@
 //! Key layout (one table; the first byte says what a key is):
 //! - `S` account \0 region \0 name         → the sealed secret record (JSON): listing is a prefix
 //!   scan in name order, a lookup by name or ARN one read.
-//! - `V` account \0 region \0 name \0 id    → a sealed value.
+//! - `S` account \0 region \0 name \0 id    → a sealed value, right after its secret's record,
+//!   so a put changes one leaf of the tree, not two (names never hold \0, so no other record
+//!   falls among them). Name-order scans step over them. Stores written before this layout kept
+//!   values under `V`; opening moves them.
 //! - `D` deletion time (8 bytes, big-endian) account \0 region \0 name → () : purge index in
 //!   time order, so the sweeper reads only what is due and start-up scans nothing.
 //! - `R` due time (8 bytes, big-endian) account \0 region \0 name → () : the rotation scheduler's
@@ -78,12 +81,24 @@ fn record_key(key: &SecretKey) -> Vec<u8> {
 }
 
 fn value_key(key: &SecretKey, version_id: &str) -> Vec<u8> {
-    let mut out = vec![b'V'];
-    out.extend(secret_key_bytes(key));
+    let mut out = record_key(key);
     out.push(0);
     out.extend_from_slice(version_id.as_bytes());
     out
 }
+
+/// Where a value key's record key ends (the \0 after the name), if `key` is a value key.
+fn value_key_split(key: &[u8]) -> Option<usize> {
+    // Tag, then account \0 region \0 name: a third \0 starts the version id.
+    key.iter()
+        .enumerate()
+        .filter(|(_, b)| **b == 0)
+        .nth(2)
+        .map(|(i, _)| i)
+}
+
+/// The value-key prefix of stores written before values moved next to their records.
+const LEGACY_VALUE_TAG: u8 = b'V';
 
 /// A time-ordered hint: `tag` time (8 bytes, big-endian) account \0 region \0 name.
 fn hint_key(tag: Hint, key: &SecretKey, at_ms: i64) -> Vec<u8> {
@@ -197,6 +212,37 @@ fn parse_secret_key(bytes: &[u8]) -> Option<SecretKey> {
     })
 }
 
+/// The record entries between `lower` and `upper`: on meeting a secret's values, the scan seeks
+/// past them rather than read through them (a secret may hold a hundred versions of 64 KiB).
+fn records_only(
+    snapshot: std::sync::Arc<engine::Snapshot>,
+    mut lower: std::ops::Bound<Vec<u8>>,
+    mut upper: std::ops::Bound<Vec<u8>>,
+    descending: bool,
+) -> impl Iterator<Item = engine::Entry> {
+    use std::ops::Bound;
+    let is_record = |k: &[u8]| value_key_split(k).is_none();
+    let mut entries = snapshot.range_with(lower.clone(), upper.clone(), descending, is_record);
+    std::iter::from_fn(move || loop {
+        let (k, v) = match entries.next()? {
+            Ok(kv) => kv,
+            Err(e) => return Some(Err(e)),
+        };
+        let Some(split) = value_key_split(&k) else {
+            return Some(Ok((k, v)));
+        };
+        let record = &k[..split];
+        if descending {
+            upper = Bound::Included(record.to_vec()); // the record comes next
+        } else {
+            let mut past_values = record.to_vec();
+            past_values.push(1); // after every `record \0 …`, before any longer name
+            lower = Bound::Included(past_values);
+        }
+        entries = snapshot.range_with(lower.clone(), upper.clone(), descending, is_record);
+    })
+}
+
 /// Associated data of a sealed value: its secret's ARN and its version id.
 fn binding(secret: &Secret, version_id: &str) -> Vec<u8> {
     let mut aad = Vec::with_capacity(secret.arn.len() + version_id.len() + 1);
@@ -267,6 +313,7 @@ impl Store {
             records: RecordCache::default(),
         };
         store.check_master_key()?;
+        store.move_legacy_values()?;
         Ok(store)
     }
 
@@ -286,6 +333,35 @@ impl Store {
                 .apply_now(vec![self.key_check()])
                 .map_err(|e| format!("cannot write store: {e}")),
         }
+    }
+
+    /// Moves the values of a store written before values sat next to their records, in one
+    /// change: a crash leaves one layout or the other, never half of each.
+    fn move_legacy_values(&self) -> Result<(), String> {
+        use std::ops::Bound;
+        let fail = |e: String| format!("cannot move values to the new layout: {e}");
+        let snapshot = self.engine.read().map_err(fail)?;
+        let mut ops = Vec::new();
+        for item in snapshot.range(
+            Bound::Included(vec![LEGACY_VALUE_TAG]),
+            Bound::Excluded(vec![LEGACY_VALUE_TAG + 1]),
+            false,
+        ) {
+            let (key, sealed) = item.map_err(fail)?;
+            let mut moved = key.clone();
+            moved[0] = b'S';
+            ops.push(Op::Put(moved, sealed));
+            ops.push(Op::Remove(key));
+        }
+        drop(snapshot);
+        if ops.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            values = ops.len() / 2,
+            "moving values next to their records"
+        );
+        self.engine.apply_now(ops).map_err(fail)
     }
 
     fn key_check(&self) -> Op {
@@ -316,6 +392,9 @@ impl Store {
 
     /// The secret record, if there is one (readers never lock: changes are transactions).
     pub fn get(&self, key: &SecretKey) -> ApiResult<Option<Secret>> {
+        if key.name.contains('\0') {
+            return Ok(None); // no secret has such a name, and its key would be a value's
+        }
         let record_key = record_key(key);
         let snapshot = self.engine.read().map_err(storage_error)?;
         if let Some(secret) = self.records.get(snapshot.generation(), &record_key) {
@@ -449,7 +528,11 @@ impl Store {
             Ok(snapshot) => snapshot,
             Err(e) => return Box::new(std::iter::once(Err(storage_error(e)))),
         };
-        let entries = snapshot.range(lower, upper, descending);
+        let entries: Box<dyn Iterator<Item = engine::Entry>> = if order == ListOrder::Name {
+            Box::new(records_only(snapshot.clone(), lower, upper, descending))
+        } else {
+            Box::new(snapshot.range(lower, upper, descending))
+        };
         let partition = (account.to_string(), region.to_string());
         let prefix_len = prefix.len();
         Box::new(entries.filter_map(move |item| {
@@ -640,6 +723,112 @@ mod tests {
             SecretValue::String(s) => s,
             SecretValue::Binary(_) => panic!("a binary value"),
         }
+    }
+
+    async fn stored(store: &Store, name: &str, versions: &[&str]) -> Secret {
+        let s = secret(name, versions);
+        let mut txn = store.begin(&s.key()).await.unwrap();
+        for id in versions {
+            txn.put_value(&s, id, &SecretValue::String(format!("{name}-{id}")));
+        }
+        txn.commit(Some(&s)).await.unwrap();
+        s
+    }
+
+    fn names(store: &Store, start: Start<'_>, descending: bool) -> Vec<String> {
+        store
+            .scan(
+                "000000000000",
+                "us-east-1",
+                ListOrder::Name,
+                start,
+                descending,
+            )
+            .map(|item| item.unwrap().1.name)
+            .collect()
+    }
+
+    /// Values sit between records in key order: name-order scans must step over them, from any
+    /// start, in both directions.
+    #[tokio::test]
+    async fn name_order_scans_step_over_values() {
+        let store = Store::open(&Location::InMemory, None).unwrap();
+        for (name, versions) in [
+            ("a", &["v1", "v2", "v3"][..]),
+            ("a/b", &["v1"][..]),
+            ("a0", &[][..]),
+            ("b", &["v1", "v2"][..]),
+        ] {
+            stored(&store, name, versions).await;
+        }
+        assert_eq!(
+            names(&store, Start::Beginning, false),
+            ["a", "a/b", "a0", "b"]
+        );
+        assert_eq!(
+            names(&store, Start::Beginning, true),
+            ["b", "a0", "a/b", "a"]
+        );
+        let after_a = Cursor {
+            date_ms: 0,
+            name: "a".into(),
+        };
+        assert_eq!(
+            names(&store, Start::After(&after_a), false),
+            ["a/b", "a0", "b"]
+        );
+        let after_b = Cursor {
+            date_ms: 0,
+            name: "b".into(),
+        };
+        assert_eq!(
+            names(&store, Start::After(&after_b), true),
+            ["a0", "a/b", "a"]
+        );
+        assert_eq!(
+            names(&store, Start::AtName("a/"), false),
+            ["a/b", "a0", "b"]
+        );
+        assert_eq!(names(&store, Start::AtName("a/b"), true), ["a/b", "a"]);
+        // A lookup cannot reach a value through a name holding its key's \0.
+        let mut key = secret("a", &[]).key();
+        key.name = "a\0v1".into();
+        assert!(store.get(&key).unwrap().is_none());
+    }
+
+    /// A store from before values moved next to their records opens with its values readable.
+    #[tokio::test]
+    async fn values_under_the_old_layout_are_moved() {
+        let store = Store::open(&Location::InMemory, None).unwrap();
+        let a = stored(&store, "a", &["v1", "v2"]).await;
+        let mut legacy = Vec::new();
+        for id in ["v1", "v2"] {
+            let key = value_key(&a.key(), id);
+            let sealed = store.engine.get(&key).unwrap().unwrap();
+            let mut old = key.clone();
+            old[0] = LEGACY_VALUE_TAG;
+            legacy.push(Op::Remove(key));
+            legacy.push(Op::Put(old, sealed));
+        }
+        store.engine.apply(legacy).await.unwrap();
+        assert!(store.read_value(&a, &a.versions[0]).is_err());
+        store.move_legacy_values().unwrap();
+        for version in &a.versions {
+            let expected = format!("a-{}", version.id);
+            assert_eq!(text(store.read_value(&a, version).unwrap()), expected);
+        }
+        assert_eq!(names(&store, Start::Beginning, false), ["a"]);
+        let left = store
+            .engine
+            .read()
+            .unwrap()
+            .range(
+                std::ops::Bound::Included(vec![LEGACY_VALUE_TAG]),
+                std::ops::Bound::Excluded(vec![LEGACY_VALUE_TAG + 1]),
+                false,
+            )
+            .count();
+        assert_eq!(left, 0);
     }
 
     /// ARCHITECTURE invariant 4: a value sealed for one (secret, version) never opens as another,
