@@ -411,13 +411,27 @@ impl Store {
         }
     }
 
-    /// Decrypts one version's value.
+    /// Decrypts one version's value. `secret` may be older than the latest commit: a value
+    /// that a later commit removed (its version pruned, or the secret deleted) is answered as
+    /// the read would be after that commit, not as damage.
     pub fn read_value(&self, secret: &Secret, version: &Version) -> ApiResult<SecretValue> {
-        let sealed = self
+        let found = self
             .engine
             .get(&value_key(&secret.key(), &version.id))
-            .map_err(storage_error)?
-            .ok_or_else(|| ApiError::internal(format!("value of {} is missing", secret.name)))?;
+            .map_err(storage_error)?;
+        let Some(sealed) = found else {
+            return Err(match self.get(&secret.key())? {
+                None => ApiError::secret_not_found(),
+                Some(now) if now.version(&version.id).is_none_or(|v| !v.has_value) => ApiError::new(
+                    crate::error::ErrorCode::ResourceNotFound,
+                    format!(
+                        "Secrets Manager can't find the specified secret value for VersionId: {}",
+                        version.id
+                    ),
+                ),
+                Some(_) => ApiError::internal(format!("value of {} is missing", secret.name)),
+            });
+        };
         let kms = version.kms_key_id.as_deref().unwrap_or(DEFAULT_KMS_KEY);
         self.crypto
             .open(kms, &binding(secret, &version.id), &sealed)
@@ -829,6 +843,34 @@ mod tests {
             )
             .count();
         assert_eq!(left, 0);
+    }
+
+    /// A reader holding a record from before a commit that removed a version (pruned past the
+    /// quota) or the whole secret gets what a read after that commit gets, not a storage error.
+    #[tokio::test]
+    async fn a_value_removed_after_its_record_was_read_is_not_found() {
+        let store = Store::open(&Location::InMemory, None).unwrap();
+        let before = stored(&store, "a", &["v1", "v2"]).await;
+        let mut after = before.clone();
+        after.versions.remove(0);
+        let txn = store.begin(&before.key()).await.unwrap();
+        txn.commit(Some(&after)).await.unwrap();
+        let err = store.read_value(&before, &before.versions[0]).unwrap_err();
+        assert_eq!(err.code, ErrorCode::ResourceNotFound);
+        assert_eq!(
+            err.message,
+            "Secrets Manager can't find the specified secret value for VersionId: v1"
+        );
+        assert_eq!(
+            text(store.read_value(&before, &before.versions[1]).unwrap()),
+            "a-v2"
+        );
+
+        let txn = store.begin(&before.key()).await.unwrap();
+        txn.commit(None).await.unwrap();
+        let err = store.read_value(&before, &before.versions[1]).unwrap_err();
+        assert_eq!(err.code, ErrorCode::ResourceNotFound);
+        assert_eq!(err.message, ApiError::secret_not_found().message);
     }
 
     /// ARCHITECTURE invariant 4: a value sealed for one (secret, version) never opens as another,
