@@ -36,18 +36,54 @@ pub struct Tag {
 
 /// One version of a secret. `has_value` is false only for the value-less `AWSPENDING`
 /// placeholder that RotateSecret creates.
+///
+/// Stored with one-letter field names and without defaults: a record carries up to ~100
+/// versions and every put rewrites it, so a deprecated version is ~60 bytes instead of ~100
+/// (PutSecretValue slowed as versions piled up). Records written before read through the
+/// aliases.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Version {
     pub id: String,
+    #[serde(rename = "c", alias = "created_ms")]
     pub created_ms: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "a",
+        alias = "last_accessed_ms",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_accessed_ms: Option<i64>,
     /// Sorted, so responses are deterministic (AWS promises no order; spec §2.4).
+    #[serde(
+        rename = "s",
+        alias = "stages",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub stages: Vec<String>,
     /// The KMS key the value was encrypted under; `None` is the default key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "k",
+        alias = "kms_key_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub kms_key_id: Option<String>,
+    #[serde(
+        rename = "v",
+        alias = "has_value",
+        default = "with_value",
+        skip_serializing_if = "is_true"
+    )]
     pub has_value: bool,
+}
+
+fn with_value() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Version {
@@ -289,5 +325,44 @@ impl Secret {
             v.last_accessed_ms = Some(day_ms);
         }
         changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Version;
+
+    #[test]
+    fn versions_are_stored_short_and_read_in_both_forms() {
+        let deprecated = Version {
+            id: "8a1f7c2e-3b4d-4e5f-9a0b-1c2d3e4f5a6b".into(),
+            created_ms: 1_764_528_000_000,
+            last_accessed_ms: None,
+            stages: Vec::new(),
+            kms_key_id: None,
+            has_value: true,
+        };
+        let json = serde_json::to_string(&deprecated).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"8a1f7c2e-3b4d-4e5f-9a0b-1c2d3e4f5a6b","c":1764528000000}"#
+        );
+        assert_eq!(serde_json::from_str::<Version>(&json).unwrap(), deprecated);
+
+        let pending = Version {
+            stages: vec!["AWSPENDING".into()],
+            last_accessed_ms: Some(1_764_460_800_000),
+            kms_key_id: Some("alias/app".into()),
+            has_value: false,
+            ..deprecated.clone()
+        };
+        let json = serde_json::to_string(&pending).unwrap();
+        assert_eq!(serde_json::from_str::<Version>(&json).unwrap(), pending);
+
+        // As records were written before the short names.
+        let old = r#"{"id":"8a1f7c2e-3b4d-4e5f-9a0b-1c2d3e4f5a6b","created_ms":1764528000000,"last_accessed_ms":1764460800000,"stages":["AWSPENDING"],"kms_key_id":"alias/app","has_value":false}"#;
+        assert_eq!(serde_json::from_str::<Version>(old).unwrap(), pending);
+        let old = r#"{"id":"8a1f7c2e-3b4d-4e5f-9a0b-1c2d3e4f5a6b","created_ms":1764528000000,"stages":[],"has_value":true}"#;
+        assert_eq!(serde_json::from_str::<Version>(old).unwrap(), deprecated);
     }
 }
