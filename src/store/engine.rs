@@ -3,9 +3,10 @@
 //! from crashing the server.
 //!
 //! Why redb: a copy-on-write B-tree opens in constant time (a header and the allocator state),
-//! so a data dir with 100,000 secrets is ready as fast as an empty one, also after `kill -9`
-//! (each durable commit records the allocator state: redb's "quick repair"). sled 0.34 replayed
-//! its log at every start (118–266 ms with 100,000 secrets).
+//! so a data dir with 100,000 secrets is ready as fast as an empty one. Each durable commit
+//! records the allocator state (redb's "quick repair"), so after `kill -9` opening costs no tree
+//! walk, only the replay of the journal (at most 1 MiB of changes). sled 0.34 replayed its whole
+//! log at every start (118–266 ms with 100,000 secrets).
 //!
 //! Group commit: redb runs one write transaction at a time, so changes queue for one thread,
 //! which applies everything waiting in one transaction, then answers each change. Under load many

@@ -28,7 +28,10 @@ pub const FILE_NAME: &str = "secrets.journal";
 /// checkpoints. Measured (PutSecretValue, 16 clients, vs. syncing every commit): 256 KiB +13%,
 /// 512 KiB +17..25%, 2 MiB +40%; a full 2 MiB journal took 10-44 ms to replay, 512 KiB 5-12 ms.
 pub const CAPACITY: u64 = 1024 * 1024;
-const _: () = assert!(CAPACITY.is_multiple_of(64 * 1024), "written in 64 KiB pieces");
+const _: () = assert!(
+    CAPACITY.is_multiple_of(64 * 1024),
+    "written in 64 KiB pieces"
+);
 const MAGIC: &[u8; 4] = b"SDJ1";
 const HEADER: usize = 28;
 
