@@ -595,7 +595,84 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::prefix_end;
+    use super::*;
+
+    fn contents(db: &Database) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(TABLE).unwrap();
+        table
+            .range::<&[u8]>(..)
+            .unwrap()
+            .map(|kv| {
+                let (k, v) = kv.unwrap();
+                (k.value().to_vec(), v.value().to_vec())
+            })
+            .collect()
+    }
+
+    fn store_with(base: &[Op]) -> Database {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .unwrap();
+        commit(&db, base.iter(), Commit::Plain).unwrap();
+        db
+    }
+
+    fn put(k: &str, v: &str) -> Op {
+        Op::Put(k.as_bytes().to_vec(), v.as_bytes().to_vec())
+    }
+
+    fn remove(k: &str) -> Op {
+        Op::Remove(k.as_bytes().to_vec())
+    }
+
+    fn remove_prefix(p: &str) -> Op {
+        Op::RemovePrefix(p.as_bytes().to_vec())
+    }
+
+    /// Replay applies the journal merged; it must leave what applying each change in turn does.
+    #[test]
+    fn a_merged_replay_ends_where_the_changes_one_by_one_end() {
+        let base = [
+            put("a1", "0"),
+            put("a2", "0"),
+            put("b1", "0"),
+            put("c1", "0"),
+        ];
+        let journals: Vec<Vec<Vec<Op>>> = vec![
+            vec![
+                vec![put("a1", "1"), remove("b1")],
+                vec![put("a1", "2"), put("b1", "3")],
+            ],
+            // A prefix removal after writes under it, then a write under it again.
+            vec![
+                vec![put("a3", "1"), put("a1", "1")],
+                vec![remove_prefix("a")],
+                vec![put("a2", "2")],
+            ],
+            // A write, then a prefix removal that takes it, and nothing after.
+            vec![
+                vec![put("b2", "1")],
+                vec![remove_prefix("b"), put("c1", "1")],
+            ],
+            // Clear between writes.
+            vec![
+                vec![put("d", "1"), remove("a1")],
+                vec![Op::Clear],
+                vec![put("a1", "9")],
+            ],
+            vec![vec![remove("zz"), put("zz", "1"), remove("zz")]],
+        ];
+        for (n, journal) in journals.iter().enumerate() {
+            let one_by_one = store_with(&base);
+            for change in journal {
+                commit(&one_by_one, change.iter(), Commit::Plain).unwrap();
+            }
+            let replayed = store_with(&base);
+            commit(&replayed, merged(journal).iter(), Commit::Plain).unwrap();
+            assert_eq!(contents(&replayed), contents(&one_by_one), "journal {n}");
+        }
+    }
 
     #[test]
     fn prefix_end_is_the_next_key_after_the_prefix() {
