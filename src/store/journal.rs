@@ -285,6 +285,15 @@ mod tests {
         encode_record(0, 0, ops(0).iter()).len()
     }
 
+    /// Damage from outside: `bytes` written over the journal at `offset`.
+    fn overwrite(dir: &Path, offset: usize, bytes: &[u8]) {
+        let file = OpenOptions::new()
+            .write(true)
+            .open(dir.join(FILE_NAME))
+            .unwrap();
+        file.write_all_at(bytes, offset as u64).unwrap();
+    }
+
     #[test]
     fn records_of_the_epoch_replay_in_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -316,11 +325,8 @@ mod tests {
     fn a_torn_last_record_ends_the_replay_and_is_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         drop(written(dir.path(), 1, 3));
-        let path = dir.path().join(FILE_NAME);
-        let file = OpenOptions::new().write(true).open(&path).unwrap();
         // The crash cut the third record short.
-        file.write_all_at(&[0u8; 5], (3 * record_len() - 5) as u64)
-            .unwrap();
+        overwrite(dir.path(), 3 * record_len() - 5, &[0u8; 5]);
         let (mut journal, replayed) = Journal::open(dir.path(), 1).unwrap();
         assert_eq!(replayed.len(), 2);
         journal.append(ops(5).iter()).unwrap();
@@ -334,10 +340,7 @@ mod tests {
     fn a_damaged_record_before_valid_ones_refuses_to_open() {
         let dir = tempfile::tempdir().unwrap();
         drop(written(dir.path(), 1, 3));
-        let path = dir.path().join(FILE_NAME);
-        let file = OpenOptions::new().write(true).open(&path).unwrap();
-        file.write_all_at(&[0x5a], (record_len() + HEADER + 2) as u64)
-            .unwrap();
+        overwrite(dir.path(), record_len() + HEADER + 2, &[0x5a]);
         let err = Journal::open(dir.path(), 1).err().unwrap();
         assert!(err.contains("is damaged (record 1 of its journal"), "{err}");
     }

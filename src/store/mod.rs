@@ -794,20 +794,16 @@ mod tests {
             names(&store, Start::Beginning, true),
             ["b", "a0", "a/b", "a"]
         );
-        let after_a = Cursor {
+        let after = |name: &str| Cursor {
             date_ms: 0,
-            name: "a".into(),
+            name: name.into(),
         };
         assert_eq!(
-            names(&store, Start::After(&after_a), false),
+            names(&store, Start::After(&after("a")), false),
             ["a/b", "a0", "b"]
         );
-        let after_b = Cursor {
-            date_ms: 0,
-            name: "b".into(),
-        };
         assert_eq!(
-            names(&store, Start::After(&after_b), true),
+            names(&store, Start::After(&after("b")), true),
             ["a0", "a/b", "a"]
         );
         assert_eq!(
