@@ -208,3 +208,96 @@ async fn replicate_remove_and_promote() {
         .await
         .unwrap();
 }
+
+/// Every version id of `id` (with deprecated ones) and the value of each, as `sm` reads them.
+async fn versions_and_values(
+    sm: &aws_sdk_secretsmanager::Client,
+    id: &str,
+) -> Vec<(String, String)> {
+    let listed = sm
+        .list_secret_version_ids()
+        .secret_id(id)
+        .include_deprecated(true)
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for v in listed.versions() {
+        let version_id = v.version_id().unwrap().to_string();
+        let value = sm
+            .get_secret_value()
+            .secret_id(id)
+            .version_id(&version_id)
+            .send()
+            .await
+            .unwrap();
+        out.push((version_id, value.secret_string().unwrap().to_string()));
+    }
+    out
+}
+
+/// A replica holds the primary's deprecated versions too: those the primary had when the
+/// replica was made, and those it deprecates later; a version the primary labels again is
+/// labelled on the replica, and listed once.
+#[tokio::test]
+async fn replicas_keep_deprecated_versions() {
+    let server = start().await;
+    let east = client(&server);
+    let west = client_for(&server, "eu-west-1", "test", "test");
+    let token = |i: u32| format!("00000000-0000-0000-0000-{i:012}");
+    east.create_secret()
+        .name("history")
+        .secret_string("v1")
+        .client_request_token(token(1))
+        .send()
+        .await
+        .unwrap();
+    for i in 2..=4 {
+        east.put_secret_value()
+            .secret_id("history")
+            .secret_string(format!("v{i}"))
+            .client_request_token(token(i))
+            .send()
+            .await
+            .unwrap();
+    }
+    east.replicate_secret_to_regions()
+        .secret_id("history")
+        .add_replica_regions(region("eu-west-1"))
+        .send()
+        .await
+        .unwrap();
+    let expected: Vec<(String, String)> = (1..=4).map(|i| (token(i), format!("v{i}"))).collect();
+    assert_eq!(versions_and_values(&west, "history").await, expected);
+
+    east.put_secret_value()
+        .secret_id("history")
+        .secret_string("v5")
+        .client_request_token(token(5))
+        .send()
+        .await
+        .unwrap();
+    east.update_secret_version_stage()
+        .secret_id("history")
+        .version_stage("OLD")
+        .move_to_version_id(token(1))
+        .send()
+        .await
+        .unwrap();
+    let expected: Vec<(String, String)> = (1..=5).map(|i| (token(i), format!("v{i}"))).collect();
+    assert_eq!(versions_and_values(&east, "history").await, expected);
+    assert_eq!(versions_and_values(&west, "history").await, expected);
+    let stages = west
+        .describe_secret()
+        .secret_id("history")
+        .send()
+        .await
+        .unwrap()
+        .version_ids_to_stages()
+        .cloned()
+        .unwrap();
+    assert_eq!(stages.len(), 3, "{stages:?}");
+    assert_eq!(stages[&token(1)], ["OLD"]);
+    assert_eq!(stages[&token(4)], ["AWSPREVIOUS"]);
+    assert_eq!(stages[&token(5)], ["AWSCURRENT"]);
+}

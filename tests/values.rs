@@ -497,3 +497,138 @@ async fn signature_is_verified_for_the_test_credential() {
     let unknown = client_for(&server, "us-east-1", "AKIAUNKNOWN", "whatever");
     unknown.get_random_password().send().await.unwrap();
 }
+
+fn token(i: usize) -> String {
+    format!("00000000-0000-0000-0000-{i:012}")
+}
+
+/// Every version id ListSecretVersionIds gives, page by page, with deprecated ones.
+async fn all_version_ids(sm: &aws_sdk_secretsmanager::Client, id: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut next = None;
+    loop {
+        let page = sm
+            .list_secret_version_ids()
+            .secret_id(id)
+            .include_deprecated(true)
+            .max_results(30)
+            .set_next_token(next)
+            .send()
+            .await
+            .unwrap();
+        ids.extend(
+            page.versions()
+                .iter()
+                .map(|v| v.version_id().unwrap().to_string()),
+        );
+        next = page.next_token().map(str::to_string);
+        if next.is_none() {
+            return ids;
+        }
+    }
+}
+
+/// The version quota (spec §2.5): 100 versions, deprecated ones pruned oldest first once they
+/// are 24 hours old; and deprecated versions (kept apart from the record by the store) behave
+/// as versions for reads by id, token replays, label moves and LastAccessedDate.
+#[tokio::test]
+async fn version_quota_and_deprecated_versions() {
+    let server = start().await;
+    let sm = client(&server);
+    let put = |i: usize, value: String| {
+        sm.put_secret_value()
+            .secret_id("q")
+            .secret_string(value)
+            .client_request_token(token(i))
+            .send()
+    };
+    sm.create_secret()
+        .name("q")
+        .secret_string("value-0")
+        .client_request_token(token(0))
+        .send()
+        .await
+        .unwrap();
+    for i in 1..100 {
+        put(i, format!("value-{i}")).await.unwrap();
+    }
+    let expected: Vec<String> = (0..100).map(token).collect();
+    assert_eq!(all_version_ids(&sm, "q").await, expected);
+
+    // A 101st version within a day: refused, and nothing is lost.
+    let (code, message) = error_of(put(100, "value-100".into()).await);
+    assert_eq!(code, "LimitExceededException");
+    assert!(message.contains("100 versions"), "{message}");
+    assert_eq!(all_version_ids(&sm, "q").await, expected);
+
+    // A deprecated version: read by id (which sets its LastAccessedDate), its token replayed,
+    // its token reused with another value.
+    let old = sm
+        .get_secret_value()
+        .secret_id("q")
+        .version_id(token(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.secret_string(), Some("value-5"));
+    assert!(old.version_stages().is_empty());
+    let listed = sm
+        .list_secret_version_ids()
+        .secret_id("q")
+        .include_deprecated(true)
+        .send()
+        .await
+        .unwrap();
+    let accessed: Vec<&str> = listed
+        .versions()
+        .iter()
+        .filter(|v| v.last_accessed_date().is_some())
+        .map(|v| v.version_id().unwrap())
+        .collect();
+    assert_eq!(accessed, [token(5)]);
+    let replay = put(5, "value-5".into()).await.unwrap();
+    assert_eq!(replay.version_id(), Some(token(5).as_str()));
+    assert!(replay.version_stages().is_empty());
+    let (code, _) = error_of(put(5, "other".into()).await);
+    assert_eq!(code, "ResourceExistsException");
+
+    // A label moved onto a deprecated version brings it back among the labelled ones.
+    sm.update_secret_version_stage()
+        .secret_id("q")
+        .version_stage("KEEP")
+        .move_to_version_id(token(0))
+        .send()
+        .await
+        .unwrap();
+    let stages = stages_of(&sm, "q").await;
+    assert_eq!(stages[&token(0)], ["KEEP"]);
+    assert_eq!(stages.len(), 3);
+
+    // A day later the oldest deprecated version goes: token 1, as token 0 is labelled now.
+    server.clock().advance_millis(24 * 3600 * 1000 + 1000);
+    put(100, "value-100".into()).await.unwrap();
+    let mut expected: Vec<String> = (0..101).filter(|i| *i != 1).map(token).collect();
+    assert_eq!(all_version_ids(&sm, "q").await, expected);
+    let (code, message) = error_of(
+        sm.get_secret_value()
+            .secret_id("q")
+            .version_id(token(1))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ResourceNotFoundException");
+    assert_eq!(
+        message,
+        format!(
+            "Secrets Manager can't find the specified secret value for VersionId: {}",
+            token(1)
+        )
+    );
+    // Its token is free again: a new version under it replaces the next oldest.
+    put(1, "value-1-again".into()).await.unwrap();
+    expected.retain(|t| *t != token(2));
+    expected.push(token(1));
+    assert_eq!(all_version_ids(&sm, "q").await, expected);
+    let current = sm.get_secret_value().secret_id("q").send().await.unwrap();
+    assert_eq!(current.secret_string(), Some("value-1-again"));
+}

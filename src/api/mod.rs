@@ -316,7 +316,7 @@ pub(crate) fn write_value(
     now_ms: i64,
 ) -> ApiResult<Written> {
     let token = token.ok_or_else(|| ApiError::invalid_request(TOKEN_REQUIRED))?;
-    let existing = secret.version(token).cloned();
+    let existing = txn.version(secret, token)?.cloned();
     match existing {
         Some(version) if version.has_value => {
             if txn.read_value(secret, &version)? == *value {
@@ -371,7 +371,7 @@ fn finish_write(
     {
         engine::on_new_current(secret, token, now_ms);
     }
-    stages::prune(&mut secret.versions, now_ms)?;
+    stages::prune(&mut secret.versions, txn, now_ms)?;
     txn.put_value(secret, token, value);
     secret.last_changed_ms = now_ms;
     let stages = secret

@@ -5,9 +5,10 @@
 
 use super::{begin_existing, check_secret_id, only_secret_id, Ctx};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::arn::{self, SecretKey, SecretRef};
-use crate::model::secret::{CrossAccountReplica, Replica, Secret};
+use crate::model::secret::{CrossAccountReplica, Replica, Secret, Version};
+use crate::model::stages;
 use crate::model::validate::Constraints;
 use crate::protocol::shapes::EpochSeconds;
 use crate::store::SecretTxn;
@@ -92,11 +93,7 @@ pub async fn sync(ctx: &Ctx, primary: &Secret) -> ApiResult<()> {
             continue; // promoted meanwhile: no longer ours to write
         }
         let mut record = replica_record(primary, &replica.region, existing.as_ref());
-        // Versions keep their own key id on the replica's side.
-        for v in record.versions.iter_mut() {
-            v.kms_key_id = record.kms_key_id.clone();
-        }
-        copy_values(&mut txn, primary, &record, existing.as_ref())?;
+        follow_versions(ctx, &mut txn, primary, &mut record, existing.as_ref())?;
         txn.commit(Some(&record)).await?;
     }
     Ok(())
@@ -113,22 +110,63 @@ pub async fn sync_all(ctx: &Ctx, primary: &Secret) -> ApiResult<()> {
     Ok(())
 }
 
-fn copy_values(
+/// Gives `record`, a replica's, the versions and labels of `primary`. Values new to the replica
+/// are re-sealed under its ARN and key, and versions keep its key id. Versions the replica holds
+/// and the primary no longer labels stay on it, deprecated, and are pruned as the primary's
+/// are; a new replica also receives the primary's deprecated versions.
+fn follow_versions(
+    ctx: &Ctx,
     txn: &mut SecretTxn<'_>,
     primary: &Secret,
-    record: &Secret,
+    record: &mut Secret,
     existing: Option<&Secret>,
 ) -> ApiResult<()> {
-    for version in primary.versions.iter().filter(|v| v.has_value) {
-        let present = existing
-            .and_then(|e| e.version(&version.id))
+    let mut incoming = primary.versions.clone();
+    let mut previous = existing.cloned();
+    match previous.as_mut() {
+        // A version the primary labels again may be kept apart on the replica: take it back.
+        Some(previous) => {
+            for version in &incoming {
+                txn.version(previous, &version.id)?;
+            }
+        }
+        None => {
+            for version in ctx.store.deprecated_versions(primary)? {
+                if primary.version(&version.id).is_none() {
+                    incoming.push(version);
+                }
+            }
+            incoming.sort_by_key(|v| v.created_ms);
+        }
+    }
+    for version in incoming.iter().filter(|v| v.has_value) {
+        let present = previous
+            .as_ref()
+            .and_then(|p| p.version(&version.id))
             .is_some_and(|v| v.has_value);
         if !present {
             let value = txn.read_value(primary, version)?;
             txn.put_value(record, &version.id, &value);
         }
     }
-    Ok(())
+    let dropped: Vec<Version> = previous
+        .iter()
+        .flat_map(|p| &p.versions)
+        .filter(|v| !incoming.iter().any(|i| i.id == v.id))
+        .map(|v| Version {
+            stages: Vec::new(),
+            ..v.clone()
+        })
+        .collect();
+    record.versions = dropped.into_iter().chain(incoming).collect();
+    for v in record.versions.iter_mut() {
+        v.kms_key_id = record.kms_key_id.clone();
+    }
+    // Best effort: a replica never refuses its primary's change over its own quota.
+    match stages::prune(&mut record.versions, txn, ctx.clock.now_millis()) {
+        Err(e) if e.code != ErrorCode::LimitExceeded => Err(e),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -411,12 +449,8 @@ pub async fn sync_cross_account(ctx: &Ctx, primary: &Secret) -> ApiResult<()> {
             continue;
         }
         let mut record = existing.clone();
-        record.versions = primary.versions.clone();
-        for v in record.versions.iter_mut() {
-            v.kms_key_id = record.kms_key_id.clone();
-        }
         record.last_changed_ms = primary.last_changed_ms;
-        copy_values(&mut txn, primary, &record, Some(&existing))?;
+        follow_versions(ctx, &mut txn, primary, &mut record, Some(&existing))?;
         txn.commit(Some(&record)).await?;
     }
     Ok(())

@@ -176,8 +176,9 @@ pub async fn create_secret(
         }
         // Same token and same value is a retry of this very call: answer it again.
         if let (Some(token), Some(value)) = (input.client_request_token.as_deref(), &value) {
-            if let Some(version) = existing.version(token).filter(|v| v.has_value) {
-                if txn.read_value(existing, version)? == *value {
+            let found = ctx.store.find_version(existing, token)?;
+            if let Some(version) = found.filter(|v| v.has_value) {
+                if txn.read_value(existing, &version)? == *value {
                     return Ok(SecretRefOutput {
                         version_id: Some(version.id.clone()),
                         ..refers_to(existing)

@@ -38,22 +38,28 @@ pub struct GetSecretValueOutput {
     pub created_date: EpochSeconds,
 }
 
-/// The version a read asks for: by id, by label (default `AWSCURRENT`), or both, which must agree.
-fn select_version<'s>(
-    secret: &'s Secret,
+/// The version a read asks for: by id (a deprecated one too), by label (default
+/// `AWSCURRENT`), or both, which must agree.
+fn select_version(
+    ctx: &Ctx,
+    secret: &Secret,
     version_id: Option<&str>,
     version_stage: Option<&str>,
-) -> ApiResult<&'s Version> {
+) -> ApiResult<Version> {
     match version_id {
         Some(id) => {
-            let version = secret.version(id).filter(|v| v.has_value).ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::ResourceNotFound,
-                    format!(
+            let version = ctx
+                .store
+                .find_version(secret, id)?
+                .filter(|v| v.has_value)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::ResourceNotFound,
+                        format!(
                         "Secrets Manager can't find the specified secret value for VersionId: {id}"
                     ),
-                )
-            })?;
+                    )
+                })?;
             if version_stage.is_some_and(|stage| !version.has_stage(stage)) {
                 return Err(ApiError::invalid_request(
                     "You provided a VersionStage that is not associated to the provided VersionId.",
@@ -66,6 +72,7 @@ fn select_version<'s>(
             secret
                 .version_with_stage(stage)
                 .filter(|v| v.has_value)
+                .cloned()
                 .ok_or_else(|| {
                     ApiError::new(
                         ErrorCode::ResourceNotFound,
@@ -107,9 +114,9 @@ async fn read_value(
     if secret.is_scheduled_for_deletion() {
         return Err(ApiError::marked_for_deletion());
     }
-    let version = select_version(secret, version_id, version_stage)?;
-    let value = ctx.store.read_value(secret, version)?;
-    record_access(ctx, secret, &version.id).await?;
+    let version = select_version(ctx, secret, version_id, version_stage)?;
+    let value = ctx.store.read_value(secret, &version)?;
+    record_access(ctx, secret, &version).await?;
     let (secret_string, secret_binary) = match value {
         SecretValue::String(s) => (Some(s), None),
         SecretValue::Binary(b) => (None, Some(Blob(b))),
@@ -117,28 +124,27 @@ async fn read_value(
     Ok(GetSecretValueOutput {
         arn: secret.arn.clone(),
         name: secret.name.clone(),
-        version_id: version.id.clone(),
+        version_id: version.id,
         secret_binary,
         secret_string,
-        version_stages: version.stages.clone(),
+        version_stages: version.stages,
         created_date: EpochSeconds(version.created_ms),
     })
 }
 
 /// Sets the secret's and the version's `LastAccessedDate` (day granularity). Only the first read
 /// of a day writes, so reads stay as fast as reads.
-async fn record_access(ctx: &Ctx, secret: &Secret, version_id: &str) -> ApiResult<()> {
+async fn record_access(ctx: &Ctx, secret: &Secret, version: &Version) -> ApiResult<()> {
     let today = day_start_millis(ctx.clock.now_millis());
-    let up_to_date = secret.last_accessed_ms == Some(today)
-        && secret
-            .version(version_id)
-            .is_some_and(|v| v.last_accessed_ms == Some(today));
+    let up_to_date =
+        secret.last_accessed_ms == Some(today) && version.last_accessed_ms == Some(today);
     if up_to_date {
         return Ok(());
     }
-    let txn = ctx.store.begin(&secret.key()).await?;
+    let mut txn = ctx.store.begin(&secret.key()).await?;
     if let Some(mut current) = txn.current().filter(|s| s.arn == secret.arn).cloned() {
-        if current.touch(version_id, today) {
+        txn.version(&mut current, &version.id)?; // a deprecated one joins the change
+        if current.touch(&version.id, today) {
             txn.commit(Some(&current)).await?;
         }
     }
@@ -290,11 +296,21 @@ pub async fn list_secret_version_ids(
     };
     let include_deprecated = input.include_deprecated.unwrap_or(false);
     // Only versions with a value: the rotation placeholder is not listed (spec §3.2).
-    let listed: Vec<&Version> = secret
+    let mut listed: Vec<Version> = secret
         .versions
         .iter()
         .filter(|v| v.has_value && (include_deprecated || !v.is_deprecated()))
+        .cloned()
         .collect();
+    if include_deprecated {
+        for version in ctx.store.deprecated_versions(&secret)? {
+            // The record may be older than the versions read apart: it wins.
+            if secret.version(&version.id).is_none() {
+                listed.push(version);
+            }
+        }
+        listed.sort_by_key(|v| v.created_ms); // stable: ties stay in record order
+    }
     let page_size = input.max_results.unwrap_or(100) as usize;
     let end = (offset + page_size).min(listed.len());
     let versions = listed
@@ -359,9 +375,14 @@ pub async fn update_secret_version_stage(
             64,
         )
         .finish()?;
-    let (txn, mut secret) =
+    let (mut txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
     super::managed::forbid_owned_unless_rotating(caller, &secret)?;
+    // A deprecated version named here joins the change, to be relabelled.
+    let named = [&input.remove_from_version_id, &input.move_to_version_id];
+    for id in named.into_iter().flatten() {
+        txn.version(&mut secret, id)?;
+    }
     stages::update_stage(
         &mut secret.versions,
         input.version_stage.as_deref().unwrap_or_default(),

@@ -246,8 +246,14 @@ pub struct Secret {
     pub cross_account_replicas: Vec<CrossAccountReplica>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owned_by: Option<Ownership>,
-    /// Oldest first.
+    /// The versions the record holds, oldest first: every labelled version, and deprecated
+    /// ones until the store sets them apart on commit (see `store`).
     pub versions: Vec<Version>,
+    /// The deprecated versions the store keeps apart from this record: (creation time, 16-bit
+    /// hash of the id) for each, which is where to find it and a quick "no" to a lookup by any
+    /// other id (every put looks up its token). Only the store sets it.
+    #[serde(rename = "d", default, skip_serializing_if = "Vec::is_empty")]
+    pub deprecated: Vec<(i64, u16)>,
 }
 
 impl Secret {

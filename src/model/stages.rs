@@ -139,26 +139,75 @@ pub fn update_stage(
     check_label_quota(versions)
 }
 
-/// Drops the oldest deprecated versions past `MAX_VERSIONS`, never one younger than 24 hours;
-/// when nothing can go, the version quota is exhausted (AWS: "you will reach the quota").
-/// Returns the ids removed, whose values the store then deletes.
-pub fn prune(versions: &mut Vec<Version>, now_ms: i64) -> ApiResult<Vec<String>> {
+/// Deprecated versions that the store keeps apart from the record (a put must not cost what
+/// the secret's history weighs), as `prune` needs them.
+pub trait KeptApart {
+    /// How many there are, not counting those already taken.
+    fn count(&self) -> usize;
+    /// Takes the oldest one not taken yet, to be pruned or put back into the record.
+    fn take_oldest(&mut self) -> ApiResult<Option<Version>>;
+}
+
+/// Nothing kept apart: every version is in the slice (tests, and records of older stores).
+impl KeptApart for () {
+    fn count(&self) -> usize {
+        0
+    }
+    fn take_oldest(&mut self) -> ApiResult<Option<Version>> {
+        Ok(None)
+    }
+}
+
+/// Drops the oldest deprecated versions past `MAX_VERSIONS`, in `versions` or kept apart,
+/// never one younger than 24 hours; when nothing can go, the version quota is exhausted (AWS:
+/// "you will reach the quota"). Returns the ids removed. A version taken from `apart` and not
+/// removed is left in `versions`, still deprecated.
+pub fn prune(
+    versions: &mut Vec<Version>,
+    apart: &mut dyn KeptApart,
+    now_ms: i64,
+) -> ApiResult<Vec<String>> {
     let mut removed = Vec::new();
-    while versions.len() > MAX_VERSIONS {
-        let oldest = versions
-            .iter()
-            .position(|v| v.is_deprecated() && now_ms - v.created_ms >= PRUNE_MIN_AGE_MS);
-        match oldest {
-            Some(i) => removed.push(versions.remove(i).id),
-            None => {
-                return Err(ApiError::new(
-                    ErrorCode::LimitExceeded,
-                    format!("You have exceeded the quota of {MAX_VERSIONS} versions for this secret. Secrets Manager removes deprecated versions only once they are 24 hours old."),
-                ))
+    // The oldest of those kept apart, taken out while it is a candidate.
+    let mut held: Option<Version> = None;
+    let result = loop {
+        if versions.len() + apart.count() + usize::from(held.is_some()) <= MAX_VERSIONS {
+            break Ok(());
+        }
+        if held.is_none() {
+            match apart.take_oldest() {
+                Ok(taken) => held = taken,
+                Err(e) => break Err(e),
             }
         }
-    }
-    Ok(removed)
+        let in_record = versions
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_deprecated())
+            .min_by_key(|(_, v)| v.created_ms)
+            .map(|(i, v)| (i, v.created_ms));
+        let held_created = held.as_ref().map(|v| v.created_ms);
+        let oldest = match (in_record, held_created) {
+            (Some((i, a)), Some(b)) if a <= b => Some((a, Some(i))),
+            (_, Some(b)) => Some((b, None)),
+            (Some((i, a)), None) => Some((a, Some(i))),
+            (None, None) => None,
+        };
+        let Some((_, from_record)) =
+            oldest.filter(|(created_ms, _)| now_ms - created_ms >= PRUNE_MIN_AGE_MS)
+        else {
+            break Err(ApiError::new(
+                ErrorCode::LimitExceeded,
+                format!("You have exceeded the quota of {MAX_VERSIONS} versions for this secret. Secrets Manager removes deprecated versions only once they are 24 hours old."),
+            ));
+        };
+        match from_record {
+            Some(i) => removed.push(versions.remove(i).id),
+            None => removed.extend(held.take().map(|v| v.id)),
+        }
+    };
+    versions.extend(held);
+    result.map(|()| removed)
 }
 
 #[cfg(test)]
@@ -300,11 +349,57 @@ mod tests {
             .collect();
         vs[100].stages = vec!["AWSCURRENT".into()];
         assert_eq!(
-            prune(&mut vs.clone(), 50).unwrap_err().code,
+            prune(&mut vs.clone(), &mut (), 50).unwrap_err().code,
             ErrorCode::LimitExceeded
         );
-        let removed = prune(&mut vs, day + 100).unwrap();
+        let removed = prune(&mut vs, &mut (), day + 100).unwrap();
         assert_eq!(removed, vec!["v0".to_string()]);
         assert_eq!(vs.len(), 100);
+    }
+
+    /// Deprecated versions kept apart, oldest first, as the store hands them out.
+    struct Apart(Vec<Version>);
+
+    impl KeptApart for Apart {
+        fn count(&self) -> usize {
+            self.0.len()
+        }
+        fn take_oldest(&mut self) -> ApiResult<Option<Version>> {
+            Ok((!self.0.is_empty()).then(|| self.0.remove(0)))
+        }
+    }
+
+    #[test]
+    fn prune_takes_the_oldest_wherever_it_is_kept() {
+        let day = PRUNE_MIN_AGE_MS;
+        let old = |i: i64| Version {
+            created_ms: i,
+            ..v(&format!("v{i}"), &[])
+        };
+        // 98 kept apart (created 10..108), two in the record: one just deprecated (created 5),
+        // and the current one; a new value makes 101.
+        let mut apart = Apart((10..108).map(old).collect());
+        let mut vs = vec![old(5), v("cur", &["AWSCURRENT"]), v("new", &["AWSPENDING"])];
+        vs[2].created_ms = day * 2;
+        let removed = prune(&mut vs, &mut apart, day * 2).unwrap();
+        assert_eq!(removed, vec!["v5".to_string()]);
+        // The oldest kept apart was taken as a candidate, lost to v5, and is back in the record.
+        assert_eq!(apart.count(), 97);
+        let ids: Vec<&str> = vs.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(ids, ["cur", "new", "v10"]);
+
+        // Two over: v10 (now in the record) goes, then the next oldest kept apart.
+        vs.push(v("newer", &["L"]));
+        vs.push(v("newest", &["M"]));
+        let removed = prune(&mut vs, &mut apart, day * 2).unwrap();
+        assert_eq!(removed, vec!["v10".to_string(), "v11".to_string()]);
+        assert_eq!(vs.len() + apart.count(), MAX_VERSIONS);
+
+        // Nothing old enough: the quota error, and nothing lost.
+        let mut young = Apart((0..99).map(|i| old(day + i)).collect());
+        let mut vs = vec![v("cur", &["AWSCURRENT"]), v("new", &["L"])];
+        let err = prune(&mut vs, &mut young, day + 200).unwrap_err();
+        assert_eq!(err.code, ErrorCode::LimitExceeded);
+        assert_eq!(vs.len() + young.count(), 101);
     }
 }

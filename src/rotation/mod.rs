@@ -100,7 +100,7 @@ pub fn prepare(
     test: bool,
     now_ms: i64,
 ) -> ApiResult<()> {
-    if secret.version(token).is_some() {
+    if txn.version(secret, token)?.is_some() {
         return Err(ApiError::invalid_parameter(format!(
             "The ClientRequestToken {token} already names a version of this secret."
         )));

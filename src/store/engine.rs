@@ -186,17 +186,17 @@ impl Snapshot {
         upper: Bound<Vec<u8>>,
         descending: bool,
     ) -> impl Iterator<Item = Entry> + 'static {
-        self.range_with(lower, upper, descending, |_| true)
+        self.range_with(lower, upper, descending, |_, value| value.to_vec())
     }
 
-    /// Like `range`, but the value of an entry whose key `wanted` refuses is not copied (it
-    /// comes back empty): for scans that step over entries they do not need.
+    /// Like `range`, but each entry's value is what `copy` takes of it (key, value): scans that
+    /// step over entries, or need only the head of a value, copy no more than that.
     pub fn range_with(
         &self,
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
         descending: bool,
-        wanted: fn(&[u8]) -> bool,
+        copy: fn(&[u8], &[u8]) -> Vec<u8>,
     ) -> impl Iterator<Item = Entry> + 'static {
         let range = guarded("reading", || {
             let bounds = (
@@ -222,12 +222,7 @@ impl Snapshot {
                     .map(|kv| {
                         kv.map(|(k, v)| {
                             let key = k.value();
-                            let value = if wanted(key) {
-                                v.value().to_vec()
-                            } else {
-                                Vec::new()
-                            };
-                            (key.to_vec(), value)
+                            (key.to_vec(), copy(key, v.value()))
                         })
                     })
                     .map_err(|e| e.to_string())

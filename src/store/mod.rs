@@ -10,10 +10,18 @@
 //! Key layout (one table; the first byte says what a key is):
 //! - `S` account \0 region \0 name         → the sealed secret record (JSON): listing is a prefix
 //!   scan in name order, a lookup by name or ARN one read.
-//! - `S` account \0 region \0 name \0 id    → a sealed value, right after its secret's record,
-//!   so a put changes one leaf of the tree, not two (names never hold \0, so no other record
-//!   falls among them). Name-order scans step over them. Stores written before this layout kept
-//!   values under `V`; opening moves them.
+//! - `S` account \0 region \0 name \0 id    → the sealed value of a labelled version, right
+//!   after its secret's record, so a put changes one leaf of the tree, not two (names never
+//!   hold \0, so no other record falls among them). Name-order scans step over them. Stores
+//!   written before this layout kept values under `V`; opening moves them.
+//! - `P` created (8 bytes, big-endian) account \0 region \0 name \0 id → a deprecated version:
+//!   its sealed metadata and its sealed value (`apart_entry`). The record holds the labelled
+//!   versions and, for each deprecated one, its creation time and a 16-bit hash of its id. So a
+//!   put costs what the labels weigh, not what up to a hundred versions of history weigh; the
+//!   `S` range stays as dense as the secrets are many (a leaf is shared by more puts, and a
+//!   checkpoint writes fewer pages); and versions set apart land at the end of one
+//!   time-ordered range, not on a leaf of their own. A version without a value (a rotation
+//!   placeholder) that loses its last label is dropped, not kept apart.
 //! - `D` deletion time (8 bytes, big-endian) account \0 region \0 name → () : purge index in
 //!   time order, so the sweeper reads only what is due and start-up scans nothing.
 //! - `R` due time (8 bytes, big-endian) account \0 region \0 name → () : the rotation scheduler's
@@ -35,6 +43,7 @@ mod journal;
 use crate::error::{ApiError, ApiResult};
 use crate::model::arn::SecretKey;
 use crate::model::secret::{Secret, SecretValue, Version, DEFAULT_KMS_KEY};
+use crate::model::stages;
 use cache::RecordCache;
 use crypto::{Crypto, MasterKey};
 use engine::{Engine, Op};
@@ -95,6 +104,60 @@ fn value_key_split(key: &[u8]) -> Option<usize> {
         .filter(|(_, b)| **b == 0)
         .nth(2)
         .map(|(i, _)| i)
+}
+
+/// The tag of deprecated versions kept apart from their record.
+const APART_TAG: u8 = b'P';
+
+/// `P` created account \0 region \0 name \0: the start of the deprecated versions of one
+/// secret created in one millisecond (usually one).
+fn apart_prefix(key: &SecretKey, created_ms: i64) -> Vec<u8> {
+    let mut out = vec![APART_TAG];
+    out.extend_from_slice(&(created_ms.max(0) as u64).to_be_bytes());
+    out.extend(secret_key_bytes(key));
+    out.push(0);
+    out
+}
+
+fn apart_key(key: &SecretKey, version: &Version) -> Vec<u8> {
+    let mut out = apart_prefix(key, version.created_ms);
+    out.extend_from_slice(version.id.as_bytes());
+    out
+}
+
+/// The distinct creation times of a record's deprecated versions, oldest first.
+fn apart_times(secret: &Secret) -> Vec<i64> {
+    let mut times: Vec<i64> = secret.deprecated.iter().map(|(at, _)| *at).collect();
+    times.sort_unstable();
+    times.dedup();
+    times
+}
+
+/// A deprecated version's entry: metadata length (4 bytes, big-endian), sealed metadata, sealed
+/// value. Scans that need the metadata copy only its head.
+fn apart_entry(sealed_meta: &[u8], sealed_value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + sealed_meta.len() + sealed_value.len());
+    out.extend_from_slice(&(sealed_meta.len() as u32).to_be_bytes());
+    out.extend_from_slice(sealed_meta);
+    out.extend_from_slice(sealed_value);
+    out
+}
+
+/// (sealed metadata, sealed value) of an `apart_entry`, if it is one.
+fn split_apart_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = u32::from_be_bytes(entry.get(..4)?.try_into().ok()?) as usize;
+    let meta = entry.get(4..4usize.checked_add(len)?)?;
+    Some((meta, &entry[4 + len..]))
+}
+
+/// The 16-bit hash a record keeps of each deprecated id (FNV-1a, folded): fixed here, because
+/// records outlive builds.
+pub fn deprecated_id_hash(id: &str) -> u16 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in id.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    (h ^ (h >> 16)) as u16
 }
 
 /// The value-key prefix of stores written before values moved next to their records.
@@ -222,9 +285,12 @@ fn records_only(
     descending: bool,
 ) -> impl Iterator<Item = engine::Entry> {
     use std::ops::Bound;
-    let is_record = |k: &[u8]| value_key_split(k).is_none();
+    let copy_records = |k: &[u8], v: &[u8]| match value_key_split(k) {
+        None => v.to_vec(),
+        Some(_) => Vec::new(), // stepped over: not copied
+    };
     const STEP_OVER: usize = 2;
-    let mut entries = snapshot.range_with(lower.clone(), upper.clone(), descending, is_record);
+    let mut entries = snapshot.range_with(lower.clone(), upper.clone(), descending, copy_records);
     let mut stepped_over = 0;
     std::iter::from_fn(move || loop {
         let (k, v) = match entries.next()? {
@@ -248,7 +314,7 @@ fn records_only(
             past_values.push(1); // after every `record \0 …`, before any longer name
             lower = Bound::Included(past_values);
         }
-        entries = snapshot.range_with(lower.clone(), upper.clone(), descending, is_record);
+        entries = snapshot.range_with(lower.clone(), upper.clone(), descending, copy_records);
     })
 }
 
@@ -399,6 +465,114 @@ impl Store {
         serde_json::from_slice(&json).map_err(|e| corrupt(&e))
     }
 
+    fn seal_version(&self, key: &[u8], version: &Version) -> ApiResult<Vec<u8>> {
+        let json = serde_json::to_vec(version).map_err(storage_error)?;
+        Ok(self.crypto.seal(DEFAULT_KMS_KEY, key, &json))
+    }
+
+    /// The deprecated versions of `key` created at `created_ms` and kept apart (usually one),
+    /// as `snapshot` shows them, without their values.
+    fn apart_at(
+        &self,
+        snapshot: &engine::Snapshot,
+        key: &SecretKey,
+        created_ms: i64,
+    ) -> ApiResult<Vec<Version>> {
+        use std::ops::Bound;
+        let prefix = apart_prefix(key, created_ms);
+        let mut end = prefix.clone();
+        if let Some(last) = end.last_mut() {
+            *last = 1; // the prefix ends in \0
+        }
+        let meta_only = |_: &[u8], entry: &[u8]| {
+            split_apart_entry(entry).map_or_else(Vec::new, |(meta, _)| meta.to_vec())
+        };
+        snapshot
+            .range_with(
+                Bound::Included(prefix),
+                Bound::Excluded(end),
+                false,
+                meta_only,
+            )
+            .map(|item| {
+                let (k, sealed) = item.map_err(storage_error)?;
+                self.open_version(&k, &sealed, key)
+            })
+            .collect()
+    }
+
+    fn open_version(&self, k: &[u8], sealed: &[u8], key: &SecretKey) -> ApiResult<Version> {
+        self.crypto
+            .open(DEFAULT_KMS_KEY, k, sealed)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or_else(|| {
+                ApiError::internal(format!(
+                    "the store is damaged: a deprecated version of {} cannot be read",
+                    key.name
+                ))
+            })
+    }
+
+    /// The deprecated versions of `secret` that its record does not hold, oldest first.
+    pub fn deprecated_versions(&self, secret: &Secret) -> ApiResult<Vec<Version>> {
+        if secret.deprecated.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = secret.key();
+        let snapshot = self.engine.read().map_err(storage_error)?;
+        let mut out = Vec::with_capacity(secret.deprecated.len());
+        for at in apart_times(secret) {
+            out.extend(self.apart_at(&snapshot, &key, at)?);
+        }
+        Ok(out)
+    }
+
+    /// Version `id` of `secret`: from its record, or among its deprecated versions kept apart.
+    pub fn find_version(&self, secret: &Secret, id: &str) -> ApiResult<Option<Version>> {
+        if let Some(version) = secret.version(id) {
+            return Ok(Some(version.clone()));
+        }
+        // The record's hashes answer most lookups (every put's token) without a read.
+        let hash = deprecated_id_hash(id);
+        let mut candidates = secret.deprecated.iter().filter(|(_, h)| *h == hash);
+        let Some(first) = candidates.next() else {
+            return Ok(None);
+        };
+        let key = secret.key();
+        let snapshot = self.engine.read().map_err(storage_error)?;
+        for (at, _) in std::iter::once(first).chain(candidates) {
+            let mut k = apart_prefix(&key, *at);
+            k.extend_from_slice(id.as_bytes());
+            if let Some(entry) = snapshot.get(&k).map_err(storage_error)? {
+                let (meta, _) = split_apart_entry(&entry).unwrap_or_default();
+                return self.open_version(&k, meta, &key).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The sealed value of `version`, where its labels say it lives (a deprecated one apart,
+    /// or still beside the record in stores written before versions were kept apart).
+    fn sealed_value(
+        &self,
+        snapshot: &engine::Snapshot,
+        key: &SecretKey,
+        version: &Version,
+    ) -> ApiResult<Option<Vec<u8>>> {
+        if version.is_deprecated() {
+            if let Some(entry) = snapshot
+                .get(&apart_key(key, version))
+                .map_err(storage_error)?
+            {
+                return Ok(split_apart_entry(&entry).map(|(_, value)| value.to_vec()));
+            }
+        }
+        snapshot
+            .get(&value_key(key, &version.id))
+            .map_err(storage_error)
+    }
+
     /// The secret record, if there is one (readers never lock: changes are transactions).
     pub fn get(&self, key: &SecretKey) -> ApiResult<Option<Secret>> {
         if key.name.contains('\0') {
@@ -421,31 +595,45 @@ impl Store {
     }
 
     /// Decrypts one version's value. `secret` may be older than the latest commit: a value
-    /// that a later commit removed (its version pruned, or the secret deleted) is answered as
-    /// the read would be after that commit, not as damage.
+    /// that a later commit moved (its version deprecated or labelled again) is read where it
+    /// went; one it removed (version pruned, or secret deleted) is answered as the read would be
+    /// after that commit, not as damage.
     pub fn read_value(&self, secret: &Secret, version: &Version) -> ApiResult<SecretValue> {
-        let found = self
-            .engine
-            .get(&value_key(&secret.key(), &version.id))
-            .map_err(storage_error)?;
-        let Some(sealed) = found else {
-            return Err(match self.get(&secret.key())? {
-                None => ApiError::secret_not_found(),
-                Some(now) if now.version(&version.id).is_none_or(|v| !v.has_value) => {
-                    ApiError::new(
-                        crate::error::ErrorCode::ResourceNotFound,
-                        format!(
-                        "Secrets Manager can't find the specified secret value for VersionId: {}",
-                        version.id
-                    ),
-                    )
-                }
-                Some(_) => ApiError::internal(format!("value of {} is missing", secret.name)),
-            });
+        let key = secret.key();
+        let snapshot = self.engine.read().map_err(storage_error)?;
+        if let Some(sealed) = self.sealed_value(&snapshot, &key, version)? {
+            return self.decrypt(secret, version, &sealed);
+        }
+        drop(snapshot);
+        let Some(now) = self.get(&key)? else {
+            return Err(ApiError::secret_not_found());
         };
+        let Some(moved) = self
+            .find_version(&now, &version.id)?
+            .filter(|v| v.has_value)
+        else {
+            return Err(ApiError::new(
+                crate::error::ErrorCode::ResourceNotFound,
+                format!(
+                    "Secrets Manager can't find the specified secret value for VersionId: {}",
+                    version.id
+                ),
+            ));
+        };
+        let snapshot = self.engine.read().map_err(storage_error)?;
+        match self.sealed_value(&snapshot, &key, &moved)? {
+            Some(sealed) => self.decrypt(&now, &moved, &sealed),
+            None => Err(ApiError::internal(format!(
+                "value of {} is missing",
+                secret.name
+            ))),
+        }
+    }
+
+    fn decrypt(&self, secret: &Secret, version: &Version, sealed: &[u8]) -> ApiResult<SecretValue> {
         let kms = version.kms_key_id.as_deref().unwrap_or(DEFAULT_KMS_KEY);
         self.crypto
-            .open(kms, &binding(secret, &version.id), &sealed)
+            .open(kms, &binding(secret, &version.id), sealed)
             .ok()
             .and_then(decode_value)
             .ok_or_else(|| {
@@ -469,6 +657,7 @@ impl Store {
             key: key.clone(),
             original,
             sealed: Vec::new(),
+            taken: Vec::new(),
             _guard: guard,
         })
     }
@@ -629,12 +818,43 @@ impl Store {
     }
 }
 
+/// Prune's view of the deprecated versions kept apart: taking one moves it into the change.
+impl stages::KeptApart for SecretTxn<'_> {
+    fn count(&self) -> usize {
+        let apart = self.original.as_ref().map_or(0, |s| s.deprecated.len());
+        apart.saturating_sub(self.taken.len())
+    }
+
+    fn take_oldest(&mut self) -> ApiResult<Option<Version>> {
+        let Some(original) = self
+            .original
+            .as_ref()
+            .filter(|_| stages::KeptApart::count(self) > 0)
+        else {
+            return Ok(None);
+        };
+        let snapshot = self.store.engine.read().map_err(storage_error)?;
+        for at in apart_times(original) {
+            for version in self.store.apart_at(&snapshot, &self.key, at)? {
+                if !self.taken.iter().any(|v| v.id == version.id) {
+                    self.taken.push(version.clone());
+                    return Ok(Some(version));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// An open change to one secret. Nothing is visible until `commit`; dropping it abandons it.
 pub struct SecretTxn<'a> {
     store: &'a Store,
     key: SecretKey,
     original: Option<Secret>,
     sealed: Vec<(String, Vec<u8>)>,
+    /// Deprecated versions taken from where they are kept apart into the working record: the
+    /// commit writes them back apart, or removes them.
+    taken: Vec<Version>,
     _guard: MutexGuard<'a, ()>,
 }
 
@@ -646,6 +866,22 @@ impl SecretTxn<'_> {
 
     pub fn read_value(&self, secret: &Secret, version: &Version) -> ApiResult<SecretValue> {
         self.store.read_value(secret, version)
+    }
+
+    /// Version `id` of `secret`, in its record or kept apart. One kept apart is moved into
+    /// `secret.versions`, where it can be relabelled or touched like any other.
+    pub fn version<'s>(
+        &mut self,
+        secret: &'s mut Secret,
+        id: &str,
+    ) -> ApiResult<Option<&'s mut Version>> {
+        if secret.version(id).is_none() && !self.taken.iter().any(|v| v.id == id) {
+            if let Some(found) = self.store.find_version(secret, id)? {
+                self.taken.push(found.clone());
+                secret.versions.push(found);
+            }
+        }
+        Ok(secret.version_mut(id))
     }
 
     /// Seals `value` as the value of `version_id` of `secret`, to be written on commit.
@@ -661,9 +897,14 @@ impl SecretTxn<'_> {
     /// The change as engine operations: values, index entries and hints, record, garbage.
     fn ops(&self, new: Option<&Secret>) -> ApiResult<Vec<Op>> {
         let key = &self.key;
+        // Values go beside the record, except those of versions kept apart (`set_apart`).
         let mut ops: Vec<Op> = self
             .sealed
             .iter()
+            .filter(|(id, _)| {
+                new.and_then(|s| s.version(id))
+                    .is_none_or(|v| !v.is_deprecated())
+            })
             .map(|(version_id, sealed)| Op::Put(value_key(key, version_id), sealed.clone()))
             .collect();
         let index_keys = |secret: Option<&Secret>| -> Vec<Option<Vec<u8>>> {
@@ -691,22 +932,99 @@ impl SecretTxn<'_> {
         let record_key = record_key(key);
         match new {
             Some(secret) => {
-                let sealed = self.store.seal_record(&record_key, secret)?;
+                let record = self.set_apart(secret, &mut ops)?;
+                let sealed = self.store.seal_record(&record_key, &record)?;
                 ops.push(Op::Put(record_key, sealed));
-                let kept: Vec<&str> = secret.versions.iter().map(|v| v.id.as_str()).collect();
-                for v in self.original.iter().flat_map(|s| &s.versions) {
-                    if !kept.contains(&v.id.as_str()) {
-                        ops.push(Op::Remove(value_key(key, &v.id)));
-                    }
-                }
             }
             // Every value of the secret, including any orphan left behind.
             None => {
                 ops.push(Op::Remove(record_key));
                 ops.push(Op::RemovePrefix(value_key(key, "")));
+                for at in self.original.iter().flat_map(apart_times) {
+                    ops.push(Op::RemovePrefix(apart_prefix(key, at)));
+                }
             }
         }
         Ok(ops)
+    }
+
+    /// The record to store for `secret`: its labelled versions, while the deprecated ones are
+    /// written apart with their values (those without a value are dropped). A version kept
+    /// apart that is labelled again moves back. Versions that left `secret` since the change
+    /// began are removed with their values.
+    fn set_apart(&self, secret: &Secret, ops: &mut Vec<Op>) -> ApiResult<Secret> {
+        let key = &self.key;
+        let snapshot = self.store.engine.read().map_err(storage_error)?;
+        let apart_value = |version: &Version| -> ApiResult<Option<Vec<u8>>> {
+            Ok(snapshot
+                .get(&apart_key(key, version))
+                .map_err(storage_error)?
+                .and_then(|entry| split_apart_entry(&entry).map(|(_, value)| value.to_vec())))
+        };
+        let mut apart = self
+            .original
+            .as_ref()
+            .map(|s| s.deprecated.clone())
+            .unwrap_or_default();
+        for version in &self.taken {
+            let entry = (version.created_ms, deprecated_id_hash(&version.id));
+            if let Some(i) = apart.iter().position(|e| *e == entry) {
+                apart.swap_remove(i);
+            }
+        }
+        let is_taken = |id: &str| self.taken.iter().find(|v| v.id == id);
+        let (deprecated, labelled): (Vec<&Version>, Vec<&Version>) =
+            secret.versions.iter().partition(|v| v.is_deprecated());
+        let deprecated: Vec<&Version> = deprecated.into_iter().filter(|v| v.has_value).collect();
+        for version in &deprecated {
+            let fresh = self.sealed.iter().rev().find(|(id, _)| *id == version.id);
+            let value = match (fresh, is_taken(&version.id)) {
+                (Some((_, sealed)), _) => Some(sealed.clone()),
+                (None, Some(taken)) => apart_value(taken)?,
+                (None, None) => {
+                    let beside = value_key(key, &version.id);
+                    let value = snapshot.get(&beside).map_err(storage_error)?;
+                    ops.push(Op::Remove(beside));
+                    value
+                }
+            };
+            let value = value.unwrap_or_else(|| {
+                tracing::warn!(secret = %key.name, version = %version.id, "a deprecated version has no value to keep");
+                Vec::new()
+            });
+            let apart_key = apart_key(key, version);
+            let meta = self.store.seal_version(&apart_key, version)?;
+            ops.push(Op::Put(apart_key, apart_entry(&meta, &value)));
+            apart.push((version.created_ms, deprecated_id_hash(&version.id)));
+        }
+        for taken in &self.taken {
+            if deprecated.iter().any(|v| v.id == taken.id) {
+                continue; // rewritten above
+            }
+            if labelled.iter().any(|v| v.id == taken.id) {
+                if let Some(value) = apart_value(taken)? {
+                    ops.push(Op::Put(value_key(key, &taken.id), value));
+                }
+            }
+            ops.push(Op::Remove(apart_key(key, taken)));
+        }
+        let kept = |id: &str| {
+            secret
+                .versions
+                .iter()
+                .any(|v| v.id == id && (v.has_value || !v.is_deprecated()))
+        };
+        let before = self.original.iter().flat_map(|s| &s.versions);
+        for version in before {
+            if !kept(&version.id) {
+                ops.push(Op::Remove(value_key(key, &version.id)));
+            }
+        }
+        Ok(Secret {
+            versions: labelled.into_iter().cloned().collect(),
+            deprecated: apart,
+            ..secret.clone()
+        })
     }
 
     /// Applies the change as one transaction and waits until it is on disk. `None` deletes the
@@ -734,13 +1052,45 @@ mod tests {
                     id: id.to_string(),
                     created_ms: 0,
                     last_accessed_ms: None,
-                    stages: Vec::new(),
+                    // Labelled, so that the record holds it.
+                    stages: vec![format!("L-{id}")],
                     kms_key_id: None,
                     has_value: true,
                 })
                 .collect(),
             ..Default::default()
         }
+    }
+
+    fn deprecate(secret: &mut Secret, id: &str) {
+        secret.version_mut(id).unwrap().stages.clear();
+    }
+
+    /// What the table holds apart for `secret`, whatever its record says: (id, created).
+    fn held_apart(store: &Store, secret: &Secret) -> Vec<(String, i64)> {
+        use std::ops::Bound;
+        let snapshot = store.engine.read().unwrap();
+        let mut owner = secret_key_bytes(&secret.key());
+        owner.push(0);
+        snapshot
+            .range(
+                Bound::Included(vec![APART_TAG]),
+                Bound::Excluded(vec![APART_TAG + 1]),
+                false,
+            )
+            .filter_map(|item| {
+                let (k, entry) = item.unwrap();
+                let rest = k[9..].strip_prefix(owner.as_slice())?;
+                let (meta, _) = split_apart_entry(&entry).unwrap();
+                let version = store.open_version(&k, meta, &secret.key()).unwrap();
+                assert_eq!(version.id.as_bytes(), rest);
+                Some((version.id, version.created_ms))
+            })
+            .collect()
+    }
+
+    fn ids(versions: &[Version]) -> Vec<&str> {
+        versions.iter().map(|v| v.id.as_str()).collect()
     }
 
     fn text(value: SecretValue) -> String {
@@ -927,5 +1277,156 @@ mod tests {
             text(store.read_value(&a, &a.versions[0]).unwrap()),
             "alpha-1"
         );
+    }
+
+    /// A deprecated version leaves the record on commit and stays readable by id; named in a
+    /// change, it comes back into it; a version without a value is dropped; a deleted secret
+    /// leaves nothing apart.
+    #[tokio::test]
+    async fn deprecated_versions_are_kept_apart_from_the_record() {
+        let store = Store::open(&Location::InMemory, None).unwrap();
+        let mut a = stored(&store, "a", &["v1", "v2", "v3"]).await;
+        a.versions[1].created_ms = 20;
+        a.versions[0].created_ms = 30; // apart, v1 sorts after v2
+        a.versions.push(Version {
+            has_value: false,
+            ..secret("a", &["p"]).versions[0].clone()
+        });
+        let txn = store.begin(&a.key()).await.unwrap();
+        txn.commit(Some(&a)).await.unwrap();
+        deprecate(&mut a, "v1");
+        deprecate(&mut a, "v2");
+        deprecate(&mut a, "p");
+        let txn = store.begin(&a.key()).await.unwrap();
+        txn.commit(Some(&a)).await.unwrap();
+
+        let record = store.get(&a.key()).unwrap().unwrap();
+        assert_eq!(ids(&record.versions), ["v3"]);
+        assert_eq!(record.deprecated.len(), 2);
+        assert_eq!(
+            held_apart(&store, &a),
+            [("v2".to_string(), 20), ("v1".to_string(), 30)]
+        );
+        assert_eq!(
+            ids(&store.deprecated_versions(&record).unwrap()),
+            ["v2", "v1"]
+        );
+        let v1 = store.find_version(&record, "v1").unwrap().unwrap();
+        assert!(v1.is_deprecated());
+        assert_eq!(text(store.read_value(&record, &v1).unwrap()), "a-v1");
+        // Values went with their versions: none is left beside the record.
+        let beside = |id: &str| store.engine.get(&value_key(&a.key(), id)).unwrap();
+        assert!(beside("v1").is_none() && beside("v2").is_none());
+        assert!(beside("v3").is_some());
+        assert!(store.find_version(&record, "p").unwrap().is_none());
+        assert!(store.find_version(&record, "v9").unwrap().is_none());
+
+        // Relabelled: back in the record, no longer apart.
+        let mut txn = store.begin(&a.key()).await.unwrap();
+        let mut working = txn.current().unwrap().clone();
+        txn.version(&mut working, "v1")
+            .unwrap()
+            .unwrap()
+            .stages
+            .push("L".into());
+        txn.commit(Some(&working)).await.unwrap();
+        let record = store.get(&a.key()).unwrap().unwrap();
+        assert_eq!(ids(&record.versions), ["v3", "v1"]);
+        assert_eq!(record.deprecated.len(), 1);
+        assert_eq!(held_apart(&store, &a), [("v2".to_string(), 20)]);
+        assert!(beside("v1").is_some());
+        assert_eq!(text(store.read_value(&record, &v1).unwrap()), "a-v1");
+
+        // Touched while deprecated: rewritten apart, not duplicated.
+        let mut txn = store.begin(&a.key()).await.unwrap();
+        let mut working = txn.current().unwrap().clone();
+        txn.version(&mut working, "v2").unwrap().unwrap();
+        assert!(working.touch("v2", 86_400_000));
+        txn.commit(Some(&working)).await.unwrap();
+        let record = store.get(&a.key()).unwrap().unwrap();
+        assert_eq!(record.deprecated.len(), 1);
+        let v2 = store.find_version(&record, "v2").unwrap().unwrap();
+        assert_eq!(v2.last_accessed_ms, Some(86_400_000));
+
+        let txn = store.begin(&a.key()).await.unwrap();
+        txn.commit(None).await.unwrap();
+        assert!(held_apart(&store, &a).is_empty());
+        assert!(store
+            .engine
+            .get(&value_key(&a.key(), "v2"))
+            .unwrap()
+            .is_none());
+    }
+
+    /// Pruning through a change takes the oldest version kept apart and removes it with its
+    /// value; a record written before versions were kept apart sets its deprecated ones apart
+    /// on its next change.
+    #[tokio::test]
+    async fn pruning_reaches_versions_kept_apart() {
+        let store = Store::open(&Location::InMemory, None).unwrap();
+        let ids_: Vec<String> = (0..100).map(|i| format!("v{i:03}")).collect();
+        let refs: Vec<&str> = ids_.iter().map(String::as_str).collect();
+        let mut a = secret("a", &refs);
+        for (i, v) in a.versions.iter_mut().enumerate() {
+            v.created_ms = i as i64;
+            if i < 98 {
+                v.stages.clear();
+            }
+        }
+        // As an older secretsd stored it: deprecated versions inside the record.
+        let record_key = record_key(&a.key());
+        let mut ops: Vec<Op> = a
+            .versions
+            .iter()
+            .map(|v| {
+                let value = SecretValue::String(format!("a-{}", v.id));
+                let sealed =
+                    store
+                        .crypto
+                        .seal(DEFAULT_KMS_KEY, &binding(&a, &v.id), &encode_value(&value));
+                Op::Put(value_key(&a.key(), &v.id), sealed)
+            })
+            .collect();
+        ops.push(Op::Put(
+            record_key.clone(),
+            store.seal_record(&record_key, &a).unwrap(),
+        ));
+        store.engine.apply(ops).await.unwrap();
+        let old = store.get(&a.key()).unwrap().unwrap();
+        assert_eq!(old.versions.len(), 100);
+        assert_eq!(ids(&store.deprecated_versions(&old).unwrap()).len(), 0);
+
+        let txn = store.begin(&a.key()).await.unwrap();
+        txn.commit(Some(&old)).await.unwrap();
+        let record = store.get(&a.key()).unwrap().unwrap();
+        assert_eq!(ids(&record.versions), ["v098", "v099"]);
+        assert_eq!(record.deprecated.len(), 98);
+        assert_eq!(held_apart(&store, &a).len(), 98);
+
+        // A 101st version, a day later: v000 goes, from apart and with its value.
+        let day = stages::PRUNE_MIN_AGE_MS;
+        let mut txn = store.begin(&a.key()).await.unwrap();
+        let mut working = txn.current().unwrap().clone();
+        working.versions.push(Version {
+            created_ms: day,
+            ..secret("a", &["new"]).versions[0].clone()
+        });
+        let removed = stages::prune(&mut working.versions, &mut txn, day).unwrap();
+        assert_eq!(removed, ["v000"]);
+        txn.put_value(&working, "new", &SecretValue::String("a-new".into()));
+        txn.commit(Some(&working)).await.unwrap();
+        let record = store.get(&a.key()).unwrap().unwrap();
+        assert_eq!(ids(&record.versions), ["v098", "v099", "new"]);
+        assert_eq!(record.deprecated.len(), 97);
+        let apart = held_apart(&store, &a);
+        assert_eq!(apart.len(), 97);
+        assert_eq!(apart[0].0, "v001");
+        assert!(store
+            .engine
+            .get(&value_key(&a.key(), "v000"))
+            .unwrap()
+            .is_none());
+        let v001 = store.find_version(&record, "v001").unwrap().unwrap();
+        assert_eq!(text(store.read_value(&record, &v001).unwrap()), "a-v001");
     }
 }
