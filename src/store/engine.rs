@@ -15,7 +15,9 @@
 //! Durability comes from the write-ahead journal (`super::journal`): a commit is one record
 //! appended and synced there, then applied to redb without a sync. A checkpoint (a durable redb
 //! commit, with quick repair) takes in what the journal holds when it fills up, when the store
-//! has been idle for a moment, and at shutdown; opening replays what a crash left in it.
+//! has been idle for a moment, and at shutdown. What a crash left in the journal is read at
+//! open and served from memory (`super::overlay`) while the committer applies it, before any
+//! new change: the server is ready without waiting for redb.
 //!
 //! Reads share a snapshot: beginning a read transaction and opening the table was a tenth of
 //! GetSecretValue's time, so the latest snapshot is kept and handed to every reader until the
@@ -28,8 +30,8 @@
 //! AES-GCM sealed and bound to their keys (see `super`).
 
 use super::journal::{Appended, Journal};
+use super::overlay::Overlay;
 use redb::{Database, ReadableDatabase, TableDefinition};
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -56,7 +58,7 @@ pub type Table = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 pub type Entry = Result<(Vec<u8>, Vec<u8>), String>;
 
 /// One step of a change, applied in order.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Op {
     Put(Vec<u8>, Vec<u8>),
     Remove(Vec<u8>),
@@ -110,6 +112,8 @@ impl Drop for Engine {
 pub struct Snapshot {
     table: Table,
     generation: u64,
+    /// The journal's changes not yet applied to `table`, laid over it.
+    overlay: Option<Arc<Overlay>>,
 }
 
 /// The snapshot of the last commit, shared by readers until the committer drops it after the
@@ -127,6 +131,8 @@ struct Latest(Mutex<LatestSlot>);
 struct LatestSlot {
     snapshot: Option<Arc<Snapshot>>,
     generation: u64,
+    /// What the journal held at open, until the committer has applied it.
+    overlay: Option<Arc<Overlay>>,
 }
 
 impl Latest {
@@ -139,23 +145,54 @@ impl Latest {
             return Ok(snapshot.clone());
         }
         let generation = slot.generation;
+        let overlay = slot.overlay.clone();
         let snapshot = Arc::new(guarded("starting a read", || {
             let txn = db.begin_read().map_err(|e| e.to_string())?;
             txn.open_table(TABLE)
-                .map(|table| Snapshot { table, generation })
+                .map(|table| Snapshot {
+                    table,
+                    generation,
+                    overlay,
+                })
                 .map_err(|e| e.to_string())
         })?);
         slot.snapshot = Some(snapshot.clone());
         Ok(snapshot)
     }
 
+    fn with_overlay(overlay: Option<Overlay>) -> Latest {
+        Latest(Mutex::new(LatestSlot {
+            overlay: overlay.map(Arc::new),
+            ..LatestSlot::default()
+        }))
+    }
+
+    fn overlay(&self) -> Option<Arc<Overlay>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .overlay
+            .clone()
+    }
+
+    /// After a commit: the next reader begins a snapshot that shows it.
     fn invalidate(&self) {
+        self.invalidate_and(|_| {});
+    }
+
+    /// After the commit of the overlay: snapshots from now on read the table alone.
+    fn overlay_applied(&self) {
+        self.invalidate_and(|slot| slot.overlay = None);
+    }
+
+    fn invalidate_and(&self, also: impl FnOnce(&mut LatestSlot)) {
         let stale = {
             let mut slot = self
                 .0
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             slot.generation += 1;
+            also(&mut slot);
             slot.snapshot.take()
         };
         drop(stale); // outside the lock: the last reference ends a read transaction
@@ -169,6 +206,9 @@ impl Snapshot {
     }
 
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        if let Some(decided) = self.overlay.as_ref().and_then(|o| o.get(key)) {
+            return Ok(decided.map(<[u8]>::to_vec));
+        }
         guarded("reading", || {
             Ok(self
                 .table
@@ -197,7 +237,28 @@ impl Snapshot {
         upper: Bound<Vec<u8>>,
         descending: bool,
         copy: fn(&[u8], &[u8]) -> Vec<u8>,
-    ) -> impl Iterator<Item = Entry> + 'static {
+    ) -> Box<dyn Iterator<Item = Entry> + Send> {
+        let table = self.table_range(lower.clone(), upper.clone(), descending, copy);
+        match &self.overlay {
+            None => Box::new(table),
+            Some(overlay) => {
+                let bounds = (
+                    lower.as_ref().map(|k| k.as_slice()),
+                    upper.as_ref().map(|k| k.as_slice()),
+                );
+                Box::new(overlay.range(table, bounds.0, bounds.1, descending, copy))
+            }
+        }
+    }
+
+    /// The table's own entries in a range, as `range_with` describes.
+    fn table_range(
+        &self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        descending: bool,
+        copy: fn(&[u8], &[u8]) -> Vec<u8>,
+    ) -> impl Iterator<Item = Entry> + Send + 'static {
         let range = guarded("reading", || {
             let bounds = (
                 lower.as_ref().map(|k| k.as_slice()),
@@ -270,8 +331,8 @@ impl Engine {
                     other => format!("cannot open store in {}: {other}", dir.display()),
                 })
         })?;
-        let journal = guarded("replaying the journal", || open_journal(&db, dir))?;
-        Engine::start(db, Some(journal))
+        let (journal, overlay) = guarded("reading the journal", || open_journal(&db, dir))?;
+        Engine::start(db, Some(journal), overlay)
     }
 
     /// A store that lives and dies with the process.
@@ -282,17 +343,22 @@ impl Engine {
             .map_err(|e| format!("cannot open in-memory store: {e}"))?;
         commit(&db, std::iter::empty(), Commit::Plain)
             .map_err(|e| format!("cannot write store: {e}"))?;
-        Engine::start(db, None)
+        Engine::start(db, None, None)
     }
 
-    fn start(db: Database, journal: Option<Journal>) -> Result<Engine, String> {
+    fn start(
+        db: Database,
+        journal: Option<Journal>,
+        overlay: Option<Overlay>,
+    ) -> Result<Engine, String> {
         let db = Arc::new(db);
         let (changes, queue) = mpsc::channel();
-        let latest = Arc::new(Latest::default());
+        let latest = Arc::new(Latest::with_overlay(overlay));
         let mut committer = Committer {
             db: db.clone(),
             latest: latest.clone(),
             journal,
+            broken: None,
         };
         let committer = std::thread::Builder::new()
             .name("secretsd-commit".into())
@@ -343,79 +409,41 @@ impl Engine {
     }
 }
 
-/// Opens the journal of the epoch the data file records and takes in what it holds. A data
-/// file without an epoch (a new store, or one from before the journal) gets a new journal.
-fn open_journal(db: &Database, dir: &Path) -> Result<Journal, String> {
-    let epoch = (|| -> Result<Option<u64>, String> {
-        let txn = db.begin_read().map_err(|e| e.to_string())?;
-        let table = match txn.open_table(JOURNAL_TABLE) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(e.to_string()),
-        };
-        Ok(table
-            .get(EPOCH)
-            .map_err(|e| e.to_string())?
-            .map(|v| v.value()))
-    })()
-    .map_err(|e| format!("cannot read store in {}: {e}", dir.display()))?;
+/// Opens the journal of the epoch the data file records and reads what it holds beyond the data
+/// file (`None`: nothing). A data file without an epoch (a new store, or one from before the
+/// journal) gets a new journal.
+fn open_journal(db: &Database, dir: &Path) -> Result<(Journal, Option<Overlay>), String> {
+    let epoch =
+        recorded_epoch(db).map_err(|e| format!("cannot read store in {}: {e}", dir.display()))?;
     let Some(epoch) = epoch else {
         Journal::create(dir)?;
         commit(db, std::iter::empty(), Commit::Checkpoint(1))
             .map_err(|e| format!("cannot write store in {}: {e}", dir.display()))?;
-        return Journal::open(dir, 1).map(|(journal, _)| journal);
+        return Journal::open(dir, 1).map(|(journal, _)| (journal, None));
     };
-    let started = std::time::Instant::now();
     let (journal, changes) = Journal::open(dir, epoch)?;
-    if !changes.is_empty() {
-        // Applied like the commits they were: the records stay in the journal (appends go
-        // after them) until the committer's next checkpoint, so a crash before it replays them
-        // again onto the same data file. Syncing here would cost start-up tens of ms.
-        commit(db, merged(&changes).iter(), Commit::Journaled)
-            .map_err(|e| format!("cannot write store in {}: {e}", dir.display()))?;
-        tracing::info!(
-            changes = changes.len(),
-            ms = started.elapsed().as_secs_f64() * 1e3,
-            "replayed the journal"
-        );
+    if changes.is_empty() {
+        return Ok((journal, None));
     }
-    Ok(journal)
+    tracing::info!(
+        changes = changes.len(),
+        "the journal holds changes to replay"
+    );
+    Ok((journal, Some(Overlay::new(changes))))
 }
 
-/// The journal's changes as one change with the same outcome, cheaper to apply: each key's last
-/// write, in key order, after the prefix removals (which remove what was there before; what
-/// the journal wrote later is among the last writes).
-fn merged(changes: &[Vec<Op>]) -> Vec<Op> {
-    let mut removals = Vec::new();
-    let mut last: BTreeMap<&[u8], Option<&[u8]>> = BTreeMap::new();
-    for op in changes.iter().flatten() {
-        match op {
-            Op::Put(k, v) => {
-                last.insert(k, Some(v));
-            }
-            Op::Remove(k) => {
-                last.insert(k, None);
-            }
-            Op::RemovePrefix(prefix) => {
-                for (_, value) in last
-                    .range_mut::<[u8], _>((Bound::Included(prefix.as_slice()), Bound::Unbounded))
-                    .take_while(|(k, _)| k.starts_with(prefix))
-                {
-                    *value = None;
-                }
-                removals.push(Op::RemovePrefix(prefix.clone()));
-            }
-            Op::Clear => {
-                last.values_mut().for_each(|value| *value = None);
-                removals.push(Op::Clear);
-            }
-        }
-    }
-    removals.extend(last.into_iter().map(|(k, v)| match v {
-        Some(v) => Op::Put(k.to_vec(), v.to_vec()),
-        None => Op::Remove(k.to_vec()),
-    }));
-    removals
+/// The journal epoch the last checkpoint recorded (`None`: no checkpoint has).
+fn recorded_epoch(db: &Database) -> Result<Option<u64>, String> {
+    let txn = db.begin_read().map_err(|e| e.to_string())?;
+    let table = match txn.open_table(JOURNAL_TABLE) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    Ok(table
+        .get(EPOCH)
+        .map_err(|e| e.to_string())?
+        .map(|v| v.value()))
 }
 
 /// The thread that writes every change.
@@ -424,14 +452,20 @@ struct Committer {
     latest: Arc<Latest>,
     /// `None` in memory, where nothing is synced.
     journal: Option<Journal>,
+    /// Why the journal's changes could not be applied at open: the data file cannot take
+    /// changes, so every change fails with this and nothing is checkpointed (a checkpoint would
+    /// void the journal that holds them).
+    broken: Option<String>,
 }
 
 impl Committer {
     /// Takes every change waiting, writes them in one transaction, answers each. On the way
     /// out, checkpoints, so a clean shutdown leaves nothing to replay.
     fn run(&mut self, queue: &mpsc::Receiver<Change>) {
+        self.apply_overlay();
         loop {
-            let pending = self.journal.as_ref().is_some_and(|j| !j.is_empty());
+            let pending =
+                self.broken.is_none() && self.journal.as_ref().is_some_and(|j| !j.is_empty());
             let first = if pending {
                 match queue.recv_timeout(IDLE_CHECKPOINT) {
                     Ok(change) => change,
@@ -455,15 +489,45 @@ impl Committer {
                 }
             }
             let ops: Vec<&Op> = batch.iter().flat_map(|c| &c.ops).collect();
-            let result = self.write(&ops);
+            let result = match &self.broken {
+                Some(why) => Err(why.clone()),
+                None => self.write(&ops),
+            };
             // Before any answer: a reader told of the change must find it.
             self.latest.invalidate();
             for change in batch {
                 change.done.send(result.clone());
             }
         }
-        if self.journal.as_ref().is_some_and(|j| !j.is_empty()) {
+        if self.broken.is_none() && self.journal.as_ref().is_some_and(|j| !j.is_empty()) {
             self.checkpoint_logged();
+        }
+    }
+
+    /// Applies what the journal held at open, like the commits it was: the records stay in the
+    /// journal (appends go after them) until the next checkpoint, so a crash before it replays
+    /// them again onto the same data file.
+    fn apply_overlay(&mut self) {
+        let Some(overlay) = self.latest.overlay() else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        let ops = overlay.ops();
+        match guarded("replaying the journal", || {
+            commit(&self.db, ops.iter(), Commit::Journaled)
+        }) {
+            Ok(()) => {
+                self.latest.overlay_applied();
+                tracing::info!(
+                    ops = ops.len(),
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "replayed the journal"
+                );
+            }
+            Err(e) => {
+                tracing::error!("cannot apply the journal to the data file: {e}");
+                self.broken = Some(format!("the store cannot take changes: {e}"));
+            }
         }
     }
 
@@ -503,6 +567,9 @@ impl Committer {
 
     /// A durable commit of `ops` and of everything journaled, which starts a new journal epoch.
     fn checkpoint(&mut self, ops: &[&Op]) -> Result<(), String> {
+        if let Some(why) = &self.broken {
+            return Err(why.clone());
+        }
         let journal = self.journal.as_mut().expect("checkpoints are on disk");
         let next = journal.epoch() + 1;
         guarded("writing", || {
@@ -663,10 +730,106 @@ mod tests {
             for change in journal {
                 commit(&one_by_one, change.iter(), Commit::Plain).unwrap();
             }
+            let expected = contents(&one_by_one);
             let replayed = store_with(&base);
-            commit(&replayed, merged(journal).iter(), Commit::Plain).unwrap();
-            assert_eq!(contents(&replayed), contents(&one_by_one), "journal {n}");
+            let overlay = Arc::new(Overlay::new(journal.clone()));
+            commit(&replayed, overlay.ops().iter(), Commit::Plain).unwrap();
+            assert_eq!(contents(&replayed), expected, "journal {n}");
+
+            // Before it is applied, reads through the overlay see the same contents.
+            let laid_over = store_with(&base);
+            let txn = laid_over.begin_read().unwrap();
+            let snapshot = Snapshot {
+                table: txn.open_table(TABLE).unwrap(),
+                generation: 0,
+                overlay: Some(overlay),
+            };
+            let scan = |lower: Bound<&str>, upper: Bound<&str>, descending: bool| {
+                let owned = |b: Bound<&str>| b.map(|k| k.as_bytes().to_vec());
+                snapshot
+                    .range(owned(lower), owned(upper), descending)
+                    .map(Result::unwrap)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(scan(Bound::Unbounded, Bound::Unbounded, false), expected);
+            let mut reversed = expected.clone();
+            reversed.reverse();
+            assert_eq!(scan(Bound::Unbounded, Bound::Unbounded, true), reversed);
+            let within = |k: &[u8]| k >= b"a2".as_slice() && k < b"c1".as_slice();
+            let part: Vec<_> = expected
+                .iter()
+                .filter(|(k, _)| within(k))
+                .cloned()
+                .collect();
+            let range = (Bound::Included("a2"), Bound::Excluded("c1"));
+            assert_eq!(scan(range.0, range.1, false), part, "journal {n}");
+            let empty = (Bound::Excluded("b"), Bound::Excluded("b"));
+            assert!(scan(empty.0, empty.1, true).is_empty());
+            for key in ["a1", "a2", "a3", "b1", "b2", "c1", "d", "zz", "q"] {
+                let found = expected.iter().find(|(k, _)| k == key.as_bytes());
+                assert_eq!(
+                    snapshot.get(key.as_bytes()).unwrap().as_ref(),
+                    found.map(|(_, v)| v),
+                    "journal {n}, key {key}"
+                );
+            }
         }
+    }
+
+    /// A crash's journal, read at open: served at once, applied by the committer, checkpointed
+    /// at close, and not replayed again.
+    #[test]
+    fn what_a_crash_left_in_the_journal_is_served_applied_and_checkpointed() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_dir(dir.path(), 1 << 20).unwrap();
+        engine
+            .apply_now(vec![put("a1", "0"), put("a2", "0"), put("b1", "0")])
+            .unwrap();
+        drop(engine);
+        // What a crash leaves: records in the journal of the epoch the data file records.
+        let epoch = {
+            let db = Database::open(dir.path().join(FILE_NAME)).unwrap();
+            recorded_epoch(&db).unwrap().unwrap()
+        };
+        let (mut journal, pending) = Journal::open(dir.path(), epoch).unwrap();
+        assert!(pending.is_empty());
+        for change in [
+            vec![put("a1", "1"), remove("b1")],
+            vec![remove_prefix("a"), put("a2", "2"), put("c", "3")],
+        ] {
+            assert_eq!(journal.append(change.iter()).unwrap(), Appended::Durable);
+        }
+        drop(journal);
+
+        let expected = vec![
+            (b"a2".to_vec(), b"2".to_vec()),
+            (b"c".to_vec(), b"3".to_vec()),
+        ];
+        let all = |engine: &Engine| {
+            let snapshot = engine.read().unwrap();
+            let entries = snapshot.range(Bound::Unbounded, Bound::Unbounded, false);
+            entries.map(Result::unwrap).collect::<Vec<_>>()
+        };
+        let engine = Engine::open_dir(dir.path(), 1 << 20).unwrap();
+        assert_eq!(all(&engine), expected);
+        assert_eq!(engine.get(b"a1").unwrap(), None);
+        // A change waits for the journal's changes, and goes after them.
+        engine.apply_now(vec![put("a1", "4")]).unwrap();
+        assert!(engine.latest.overlay().is_none());
+        assert_eq!(engine.get(b"a1").unwrap(), Some(b"4".to_vec()));
+        drop(engine);
+
+        let db = Database::open(dir.path().join(FILE_NAME)).unwrap();
+        let mut expected = expected;
+        expected.insert(0, (b"a1".to_vec(), b"4".to_vec()));
+        assert_eq!(contents(&db), expected);
+        let epoch = recorded_epoch(&db).unwrap().unwrap();
+        drop(db);
+        let (_, pending) = Journal::open(dir.path(), epoch).unwrap();
+        assert!(
+            pending.is_empty(),
+            "the checkpoint at close voids the journal"
+        );
     }
 
     #[test]

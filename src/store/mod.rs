@@ -39,6 +39,7 @@ mod cache;
 pub mod crypto;
 mod engine;
 mod journal;
+mod overlay;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::arn::SecretKey;
