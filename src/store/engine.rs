@@ -240,17 +240,16 @@ impl Snapshot {
         descending: bool,
         copy: fn(&[u8], &[u8]) -> Vec<u8>,
     ) -> Box<dyn Iterator<Item = Entry> + Send> {
+        // Without an overlay (every start but one after a crash) the bounds go as they are.
+        let Some(overlay) = &self.overlay else {
+            return Box::new(self.table_range(lower, upper, descending, copy));
+        };
         let table = self.table_range(lower.clone(), upper.clone(), descending, copy);
-        match &self.overlay {
-            None => Box::new(table),
-            Some(overlay) => {
-                let bounds = (
-                    lower.as_ref().map(|k| k.as_slice()),
-                    upper.as_ref().map(|k| k.as_slice()),
-                );
-                Box::new(overlay.range(table, bounds.0, bounds.1, descending, copy))
-            }
-        }
+        let bounds = (
+            lower.as_ref().map(|k| k.as_slice()),
+            upper.as_ref().map(|k| k.as_slice()),
+        );
+        Box::new(overlay.range(table, bounds.0, bounds.1, descending, copy))
     }
 
     /// The table's own entries in a range, as `range_with` describes.
