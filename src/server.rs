@@ -87,6 +87,7 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let accept_loop = tokio::spawn(accept_loop(listener, ctx.clone(), stopped.clone()));
         let sweeper = tokio::spawn(sweep_deletions(ctx.clone(), stopped.clone()));
+        ctx.store.serving();
         let rotator = tokio::spawn(rotation::run_worker(
             ctx.clone(),
             rotation_receiver,

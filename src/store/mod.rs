@@ -393,6 +393,11 @@ impl Store {
         Ok(store)
     }
 
+    /// The server is ready: the store's deferred start-up work can run.
+    pub fn serving(&self) {
+        self.engine.serving();
+    }
+
     /// Refuses to serve with a key that cannot read this store, instead of failing on every read.
     fn check_master_key(&self) -> Result<(), String> {
         match self
