@@ -343,12 +343,12 @@ impl Engine {
         })?;
         let data_file_ms = started.elapsed().as_secs_f64() * 1e3;
         let (journal, overlay) = guarded("reading the journal", || open_journal(&db, dir))?;
-        let writeback = Writeback::start(&path)?;
         tracing::info!(
             data_file_ms,
             journal_ms = started.elapsed().as_secs_f64() * 1e3 - data_file_ms,
             "opened the store"
         );
+        let writeback = Writeback::start(&path)?;
         Engine::start(db, Some((journal, writeback)), overlay)
     }
 

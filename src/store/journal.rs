@@ -172,7 +172,9 @@ impl Journal {
                     return;
                 }
                 // Overwriting it is safe once no reader holds the replay, which by now (a
-                // checkpoint after the replay was applied) is all but certain.
+                // checkpoint after the replay was applied) is all but certain; a reader that
+                // still did would find bytes that fail to open (values are sealed and bound to
+                // their keys), not another secret's value.
                 Err(e) => {
                     tracing::error!("cannot replace the journal ({e}); overwriting it");
                     self.mapped = false;
