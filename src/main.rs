@@ -109,6 +109,7 @@ async fn serve(config: Config) -> ExitCode {
         "secretsd listening on {} (data: {location})",
         server.endpoint_url()
     );
+    server.serving();
     wait_for_signal().await;
     tracing::info!("shutting down");
     server.shutdown().await;

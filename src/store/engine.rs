@@ -5,10 +5,9 @@
 //! Why redb: a copy-on-write B-tree opens in constant time (a header and the allocator state),
 //! so a data dir with 100,000 secrets is ready as fast as an empty one. Each durable commit
 //! records the allocator state (redb's "quick repair"), so after `kill -9` opening costs no tree
-//! walk. It does cost a sync of whatever the killed process left dirty in the page cache (redb
-//! syncs the file before it trusts its header): 0.6 ms to 25 ms with 100,000 secrets, depending
-//! on how much the killed process left dirty, which `Writeback` keeps small. sled 0.34 replayed
-//! its whole log at every start (118–266 ms with 100,000 secrets).
+//! walk, and no wait for what the killed process left dirty in the page cache either: redb's
+//! open syncs the file, and those syncs are deferred (`super::data_file`). sled 0.34 replayed its
+//! whole log at every start (118–266 ms with 100,000 secrets).
 //!
 //! Group commit: redb runs one write transaction at a time, so changes queue for one thread,
 //! which applies everything waiting in one transaction, then answers each change. Under load many
@@ -32,6 +31,7 @@
 //! error ("the store is damaged"). Wrong bytes cannot pass as data: records and values are
 //! AES-GCM sealed and bound to their keys (see `super`).
 
+use super::data_file::DeferredSync;
 use super::journal::{Appended, Journal};
 use super::overlay::Overlay;
 use redb::{Database, ReadableDatabase, TableDefinition};
@@ -326,9 +326,19 @@ impl Engine {
         let path = dir.join(FILE_NAME);
         let started = std::time::Instant::now();
         let db = guarded("opening the data file", || {
-            Database::builder()
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| format!("cannot open store in {}: {e}", dir.display()))?;
+            let file = redb::backends::FileBackend::new(file)
+                .map_err(|e| format!("cannot open store in {}: {e}", dir.display()))?;
+            let (backend, deferral) = DeferredSync::new(file);
+            let db = Database::builder()
                 .set_cache_size(cache_bytes)
-                .create(&path)
+                .create_with_backend(backend)
                 .map_err(|e| match e {
                     redb::DatabaseError::Storage(redb::StorageError::Corrupted(why)) => format!(
                         "the store in {} is damaged ({why}) and was not opened; restore the data dir from a backup or move it aside",
@@ -339,7 +349,9 @@ impl Engine {
                         dir.display()
                     ),
                     other => format!("cannot open store in {}: {other}", dir.display()),
-                })
+                })?;
+            deferral.finish();
+            Ok(db)
         })?;
         let data_file_ms = started.elapsed().as_secs_f64() * 1e3;
         let (journal, overlay) = guarded("reading the journal", || open_journal(&db, dir))?;
@@ -348,8 +360,7 @@ impl Engine {
             journal_ms = started.elapsed().as_secs_f64() * 1e3 - data_file_ms,
             "opened the store"
         );
-        let writeback = Writeback::start(&path)?;
-        Engine::start(db, Some((journal, writeback)), overlay)
+        Engine::start(db, Some(journal), overlay)
     }
 
     /// A store that lives and dies with the process.
@@ -365,10 +376,9 @@ impl Engine {
 
     fn start(
         db: Database,
-        journal: Option<(Journal, Writeback)>,
+        journal: Option<Journal>,
         overlay: Option<Overlay>,
     ) -> Result<Engine, String> {
-        let (journal, writeback) = journal.unzip();
         let db = Arc::new(db);
         let (changes, queue) = mpsc::channel();
         let latest = Arc::new(Latest::with_overlay(overlay));
@@ -376,7 +386,6 @@ impl Engine {
             db: db.clone(),
             latest: latest.clone(),
             journal,
-            writeback,
             broken: None,
         };
         let committer = std::thread::Builder::new()
@@ -479,8 +488,6 @@ struct Committer {
     latest: Arc<Latest>,
     /// `None` in memory, where nothing is synced.
     journal: Option<Journal>,
-    /// `None` in memory.
-    writeback: Option<Writeback>,
     /// Why the journal's changes could not be applied at open: the data file cannot take
     /// changes, so every change fails with this and nothing is checkpointed (a checkpoint would
     /// void the journal that holds them).
@@ -596,14 +603,9 @@ impl Committer {
                 let applied = guarded("writing", || {
                     commit(&self.db, ops.iter().copied(), Commit::Journaled)
                 });
-                match &applied {
-                    Ok(()) => {
-                        if let Some(writeback) = &self.writeback {
-                            writeback.nudge();
-                        }
-                    }
+                if applied.is_err() {
                     // The journal holds a change that failed: a checkpoint voids its record.
-                    Err(_) => self.checkpoint_logged(),
+                    self.checkpoint_logged();
                 }
                 applied
             }
@@ -634,40 +636,6 @@ impl Committer {
         if let Err(e) = self.checkpoint(&[]) {
             tracing::error!("checkpoint failed: {e}");
         }
-    }
-}
-
-/// Starts writing to disk, in the background, the pages redb leaves in the page cache between
-/// checkpoints (what its write buffer evicts). Why: redb syncs the data file when it opens after
-/// a crash, and whatever the killed process left dirty had to reach the disk first (up to 25 ms
-/// with 100,000 secrets): written as it is evicted, it is mostly on disk already.
-struct Writeback {
-    nudge: mpsc::SyncSender<()>,
-}
-
-impl Writeback {
-    fn start(path: &Path) -> Result<Writeback, String> {
-        let file = std::fs::File::open(path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let (nudge, nudged) = mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name("secretsd-writeback".into())
-            .spawn(move || {
-                use std::os::fd::AsRawFd;
-                while nudged.recv().is_ok() {
-                    // SAFETY: the fd is open for the thread's life; the call reads no memory.
-                    unsafe {
-                        libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE)
-                    };
-                }
-            })
-            .map_err(|e| format!("cannot start the store's writeback: {e}"))?;
-        Ok(Writeback { nudge })
-    }
-
-    /// Asks for a writeback; nudges while one is pending are one.
-    fn nudge(&self) {
-        let _ = self.nudge.try_send(());
     }
 }
 

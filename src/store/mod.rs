@@ -37,6 +37,7 @@
 
 mod cache;
 pub mod crypto;
+mod data_file;
 mod engine;
 mod journal;
 mod overlay;
