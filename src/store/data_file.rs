@@ -32,7 +32,7 @@ const HEADER_SECTOR: u64 = 512;
 
 /// Whether the open still owes its syncs. Shared with the engine, which ends the deferral once
 /// redb's open has returned.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Deferral {
     deferring: AtomicBool,
     owed: AtomicBool,
@@ -105,7 +105,9 @@ impl<B: StorageBackend> StorageBackend for DeferredSync<B> {
             self.deferral.owed.store(true, Ordering::SeqCst);
             return Ok(());
         }
-        self.inner.sync_data()
+        self.inner.sync_data()?;
+        self.deferral.owed.store(false, Ordering::SeqCst);
+        Ok(())
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
@@ -270,6 +272,7 @@ mod tests {
             after.contains(&Event::Sync),
             "a durable commit syncs: {after:?}"
         );
+        assert!(!deferral.owed(), "and pays what the open owed");
     }
 
     #[test]
