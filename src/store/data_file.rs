@@ -207,18 +207,29 @@ mod tests {
         }
     }
 
+    /// `file` behind `DeferredSync`, with what reaches the file recorded.
+    fn recorded(
+        file: std::fs::File,
+    ) -> (
+        DeferredSync<Recorded>,
+        Arc<Deferral>,
+        Arc<Mutex<Vec<Event>>>,
+    ) {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let (backend, deferral) = DeferredSync::new(Recorded {
+            file: FileBackend::new(file).unwrap(),
+            events: events.clone(),
+        });
+        (backend, deferral, events)
+    }
+
     fn open_recorded(path: &Path) -> (Database, Arc<Deferral>, Arc<Mutex<Vec<Event>>>) {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
             .unwrap();
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let recorded = Recorded {
-            file: FileBackend::new(file).unwrap(),
-            events: events.clone(),
-        };
-        let (backend, deferral) = DeferredSync::new(recorded);
+        let (backend, deferral, events) = recorded(file);
         let db = Database::builder().create_with_backend(backend).unwrap();
         (db, deferral, events)
     }
@@ -279,12 +290,8 @@ mod tests {
     fn a_write_past_the_header_makes_the_owed_sync_first_and_ends_the_deferral() {
         // What a repair or a new file's layout does: pages written after syncs that were owed.
         let dir = tempfile::tempdir().unwrap();
-        let file = std::fs::File::create(dir.path().join("f")).unwrap();
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let (backend, deferral) = DeferredSync::new(Recorded {
-            file: FileBackend::new(file).unwrap(),
-            events: events.clone(),
-        });
+        let (backend, deferral, events) =
+            recorded(std::fs::File::create(dir.path().join("f")).unwrap());
         backend.write(0, &[1; 320]).unwrap();
         backend.sync_data().unwrap();
         assert!(deferral.owed());
@@ -309,12 +316,8 @@ mod tests {
     #[test]
     fn a_resize_ends_the_deferral() {
         let dir = tempfile::tempdir().unwrap();
-        let file = std::fs::File::create(dir.path().join("f")).unwrap();
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let (backend, _deferral) = DeferredSync::new(Recorded {
-            file: FileBackend::new(file).unwrap(),
-            events: events.clone(),
-        });
+        let (backend, _deferral, events) =
+            recorded(std::fs::File::create(dir.path().join("f")).unwrap());
         backend.set_len(4096).unwrap();
         backend.write(0, &[1; 320]).unwrap();
         backend.sync_data().unwrap();
