@@ -106,7 +106,6 @@ impl Server {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, ready for an SDK's endpoint URL.
     /// Tells the store that the server has said it is ready: what a crash left in the journal
     /// is applied to the data file from now on (reads are answered through it meanwhile; a
     /// change waits for the apply). Not part of `start`: the apply (25 ms with a full journal)
@@ -117,6 +116,7 @@ impl Server {
         self.ctx.store.serving();
     }
 
+    /// `http://127.0.0.1:PORT`, ready for an SDK's endpoint URL.
     pub fn endpoint_url(&self) -> String {
         format!("http://{}", self.addr)
     }
