@@ -12,6 +12,7 @@ use crate::model::secret::{RotationEvent, Secret};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::io::Write;
@@ -66,8 +67,8 @@ pub struct ApiCall<'a> {
     pub response: Result<&'a [u8], (&'a str, &'a str)>,
 }
 
-/// JSON members kept as the client sent them (no re-encoding of values).
-type Members<'a> = BTreeMap<&'a str, &'a RawValue>;
+/// JSON members kept as the client sent them (no re-encoding of values), but on one line.
+type Members<'a> = BTreeMap<&'a str, Cow<'a, RawValue>>;
 
 /// The identifiers of a response, read without touching (or copying) anything else in it —
 /// GetSecretValue's answer holds the value.
@@ -155,9 +156,24 @@ fn rfc3339(ms: i64) -> String {
 /// The request's members minus the sensitive ones, or `None` (not an object, nothing left, or
 /// a member name with escapes, which no real client sends).
 fn request_members(body: &[u8]) -> Option<Members<'_>> {
-    let mut all: Members<'_> = serde_json::from_slice(body).ok()?;
-    all.retain(|k, _| !SENSITIVE_MEMBERS.contains(k));
-    (!all.is_empty()).then_some(all)
+    let all: BTreeMap<&str, &RawValue> = serde_json::from_slice(body).ok()?;
+    let kept: Members<'_> = all
+        .into_iter()
+        .filter(|(k, _)| !SENSITIVE_MEMBERS.contains(k))
+        .map(|(k, v)| (k, one_line(v)))
+        .collect();
+    (!kept.is_empty()).then_some(kept)
+}
+
+/// A value of a pretty-printed request spans lines, which would split its record in two.
+/// Outside strings a line break is only whitespace, and inside one it is always escaped, so
+/// each becomes a space.
+fn one_line(raw: &RawValue) -> Cow<'_, RawValue> {
+    if !raw.get().contains(['\n', '\r']) {
+        return Cow::Borrowed(raw);
+    }
+    RawValue::from_string(raw.get().replace(['\n', '\r'], " "))
+        .map_or(Cow::Borrowed(raw), Cow::Owned)
 }
 
 fn response_members(body: &[u8]) -> Option<Members<'_>> {
@@ -168,7 +184,7 @@ fn response_members(body: &[u8]) -> Option<Members<'_>> {
         ("VersionId", ids.version_id),
     ]
     .into_iter()
-    .filter_map(|(k, v)| Some((k, v?)))
+    .filter_map(|(k, v)| Some((k, Cow::Borrowed(v?))))
     .collect();
     (!all.is_empty()).then_some(all)
 }
@@ -423,5 +439,57 @@ impl Drop for Sink {
             let _ = file.flush();
             let _ = file.get_ref().sync_data();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call<'a>(request: &'a [u8], response: &'a [u8]) -> ApiCall<'a> {
+        ApiCall {
+            time_ms: 1_700_000_000_000,
+            operation: "ListSecrets",
+            region: "us-east-1",
+            identity: None,
+            source_ip: "127.0.0.1",
+            user_agent: "test",
+            request_id: "r-1",
+            request,
+            response: Ok(response),
+        }
+    }
+
+    #[test]
+    fn a_pretty_printed_request_is_one_record_on_one_line() {
+        let audit = Audit::start(None, AuditLevel::All).unwrap();
+        let request = b"{\r\n  \"Filters\": [\n    {\"Key\": \"name\", \"Values\": [\"a\\nb\"]}\n  ],\n  \"MaxResults\": 5,\n  \"SecretString\": \"hidden\"\n}";
+        audit.api_call(call(request, br#"{"SecretList":[]}"#));
+        let lines = audit.lock().recent.clone();
+        assert_eq!(lines.len(), 1);
+        assert!(!lines[0].contains(['\n', '\r']), "{}", lines[0]);
+        let record: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(
+            record["requestParameters"],
+            serde_json::json!({"Filters": [{"Key": "name", "Values": ["a\nb"]}], "MaxResults": 5})
+        );
+    }
+
+    #[test]
+    fn response_identifiers_are_kept_and_values_are_not() {
+        let audit = Audit::start(None, AuditLevel::All).unwrap();
+        let response = br#"{"ARN":"arn:x","CreatedDate":1.5,"Name":"n","SecretString":"s3cr3t","VersionId":"v","VersionStages":["AWSCURRENT"]}"#;
+        audit.api_call(call(br#"{"SecretId":"n"}"#, response));
+        let line = audit.lock().recent[0].clone();
+        assert!(!line.contains("s3cr3t"));
+        let record: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            record["responseElements"],
+            serde_json::json!({"ARN": "arn:x", "Name": "n", "VersionId": "v"})
+        );
+        assert_eq!(
+            record["requestParameters"],
+            serde_json::json!({"SecretId": "n"})
+        );
     }
 }
