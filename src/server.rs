@@ -20,8 +20,9 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use std::borrow::Cow;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -166,7 +167,8 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stopped: watch::R
                 };
                 let _ = stream.set_nodelay(true);
                 let ctx = ctx.clone();
-                let service = service_fn(move |req| handle(ctx.clone(), req, peer));
+                let peer = Arc::new(Peer::new(peer));
+                let service = service_fn(move |req| handle(ctx.clone(), req, peer.clone()));
                 let connection = builder.serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
@@ -200,11 +202,27 @@ async fn sweep_deletions(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
     }
 }
 
+/// The client at the other end of a connection, its address formatted once for the audit
+/// trail rather than once per request.
+struct Peer {
+    ip: IpAddr,
+    ip_text: String,
+}
+
+impl Peer {
+    fn new(addr: SocketAddr) -> Self {
+        Peer {
+            ip: addr.ip(),
+            ip_text: addr.ip().to_string(),
+        }
+    }
+}
+
 /// One request in, one response out; never an `Err`, never a panic on client input.
 async fn handle(
     ctx: Arc<Ctx>,
     req: Request<Incoming>,
-    peer: SocketAddr,
+    peer: Arc<Peer>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -214,7 +232,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let mut response = route(&ctx, req, peer, &request_id).await;
+    let mut response = route(&ctx, req, &peer, &request_id).await;
     let headers = response.headers_mut();
     if let Ok(id) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amzn-requestid", id);
@@ -234,7 +252,7 @@ async fn handle(
 async fn route(
     ctx: &Ctx,
     req: Request<Incoming>,
-    peer: SocketAddr,
+    peer: &Peer,
     request_id: &str,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
@@ -293,7 +311,7 @@ async fn read_body(
 async fn api_request(
     ctx: &Ctx,
     req: Request<Incoming>,
-    peer: SocketAddr,
+    peer: &Peer,
     request_id: &str,
 ) -> Result<Bytes, ApiError> {
     if req.method() != Method::POST {
@@ -303,14 +321,16 @@ async fn api_request(
         ));
     }
     let (parts, body) = read_body(req).await?;
-    let headers: Vec<(String, String)> = parts
+    // Borrowed: an SDK's header values are ASCII; anything else is read as UTF-8, lossily.
+    let headers: Vec<(&str, Cow<str>)> = parts
         .headers
         .iter()
         .map(|(name, value)| {
-            (
-                name.as_str().to_string(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
+            let text = match value.to_str() {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(value.as_bytes()),
+            };
+            (name.as_str(), text)
         })
         .collect();
     let signed = SignedRequest {
@@ -323,7 +343,7 @@ async fn api_request(
     let time_ms = ctx.clock.now_millis();
     let caller =
         auth::authenticate(&ctx.credentials, &signed, chrono::Utc::now()).map(|c| auth::Caller {
-            source_ip: Some(peer.ip()),
+            source_ip: Some(peer.ip),
             ..c
         });
     let header = |name: &str| {
@@ -351,7 +371,7 @@ async fn api_request(
         operation: target.strip_prefix("secretsmanager.").unwrap_or(target),
         region: caller.as_ref().map_or("", |c| c.region.as_str()),
         identity,
-        source_ip: &peer.ip().to_string(),
+        source_ip: &peer.ip_text,
         user_agent: header("user-agent"),
         request_id,
         request: &body,

@@ -101,7 +101,7 @@ fuzz_target!(|data: &[u8]| {
         .signed_headers
         .iter()
         .all(|h| !h.is_empty() && *h == h.to_ascii_lowercase()));
-    assert_eq!(Some(auth.scope_date.as_str()), auth.amz_date.get(..8));
+    assert_eq!(Some(auth.scope_date), auth.amz_date.get(..8));
 
     // The skew check: now is fine, five minutes either way is fine, more is not.
     let t = auth.request_time;

@@ -63,18 +63,20 @@ impl Caller {
 /// verified (signature, clock skew, session token). In open mode an unknown access key is
 /// trusted without a signature check, so suites with made-up keys work unchanged; a 12-digit
 /// access key id selects that account, which makes cross-account tests one line of setup.
-pub fn authenticate(
+pub fn authenticate<H: sigv4::Header>(
     credentials: &Credentials,
-    request: &SignedRequest,
+    request: &SignedRequest<H>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<Caller> {
     let auth = sigv4::parse(request)?;
-    let (account, principal) = match credentials.lookup(&auth.access_key_id) {
+    let (account, principal) = match credentials.lookup(auth.access_key_id) {
         Some(known) => {
             sigv4::check_clock_skew(&auth, now)?;
             let key = known.signing_keys.get(&known.secret_access_key, &auth);
             sigv4::verify(request, &auth, &key)?;
-            if known.session_token.is_some() && known.session_token != auth.security_token {
+            if known.session_token.is_some()
+                && known.session_token.as_deref() != auth.security_token
+            {
                 return Err(crate::error::ApiError::unrecognized_client());
             }
             (known.account.clone(), known.principal.clone())
@@ -82,7 +84,7 @@ pub fn authenticate(
         None => match credentials.mode() {
             AuthMode::Strict => return Err(crate::error::ApiError::unrecognized_client()),
             AuthMode::Open => (
-                credentials.account_for_unknown_key(&auth.access_key_id),
+                credentials.account_for_unknown_key(auth.access_key_id),
                 None,
             ),
         },
@@ -92,8 +94,8 @@ pub fn authenticate(
             .as_ref()
             .map_or_else(|| format!("arn:aws:iam::{account}:root"), |p| p.arn.clone()),
         account,
-        region: auth.region,
-        access_key_id: auth.access_key_id,
+        region: auth.region.to_string(),
+        access_key_id: auth.access_key_id.to_string(),
         principal,
         source_ip: None,
         facts: None,

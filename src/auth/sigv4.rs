@@ -20,6 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use subtle::ConstantTimeEq;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -32,69 +33,97 @@ const AMZ_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 const MAX_SKEW_SECONDS: i64 = 5 * 60;
 
 /// What the verifier needs from an HTTP request, independent of the HTTP library.
-pub struct SignedRequest<'a> {
+///
+/// Headers are any pairs of string-likes: the server lends the text of its header map (copying
+/// every header into owned strings was a visible share of a request), tests own theirs.
+pub struct SignedRequest<'a, H = (String, String)> {
     pub method: &'a str,
     /// The raw path as received, e.g. `/`.
     pub path: &'a str,
     /// The raw query string without `?`, usually empty.
     pub query: &'a str,
     /// Header names lower-cased, values as received, in arrival order; a name may repeat.
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [H],
     pub body: &'a [u8],
 }
 
-impl SignedRequest<'_> {
-    fn header_values<'h>(&'h self, name: &'h str) -> impl Iterator<Item = &'h str> + 'h {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
+/// One header of a [`SignedRequest`]: a lower-case name and the value as received.
+pub trait Header {
+    fn name(&self) -> &str;
+    fn value(&self) -> &str;
+}
 
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+impl<N: AsRef<str>, V: AsRef<str>> Header for (N, V) {
+    fn name(&self) -> &str {
+        self.0.as_ref()
+    }
+    fn value(&self) -> &str {
+        self.1.as_ref()
     }
 }
 
-/// A parsed `Authorization: AWS4-HMAC-SHA256 ...` header plus the request date.
+impl<'a, H: Header> SignedRequest<'a, H> {
+    fn header_values<'h>(&self, name: &'h str) -> impl Iterator<Item = &'a str> + 'h
+    where
+        'a: 'h,
+    {
+        self.headers
+            .iter()
+            .filter(move |h| h.name() == name)
+            .map(Header::value)
+    }
+
+    fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers
+            .iter()
+            .find(|h| h.name() == name)
+            .map(Header::value)
+    }
+}
+
+/// A parsed `Authorization: AWS4-HMAC-SHA256 ...` header plus the request date, borrowing the
+/// request's text.
 #[derive(Debug, Clone)]
-pub struct Authorization {
-    pub access_key_id: String,
+pub struct Authorization<'a> {
+    pub access_key_id: &'a str,
     /// `YYYYMMDD` from the credential scope.
-    pub scope_date: String,
-    pub region: String,
-    pub service: String,
+    pub scope_date: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
     /// As listed by the client, lower-case.
-    pub signed_headers: Vec<String>,
-    pub signature: String,
+    pub signed_headers: Vec<Cow<'a, str>>,
+    pub signature: &'a str,
     /// From `X-Amz-Date` (or `Date`, RFC 1123, when there is no `X-Amz-Date`).
     pub request_time: DateTime<Utc>,
     /// The `X-Amz-Date` text (`YYYYMMDD'T'HHMMSS'Z'`) the string to sign starts with; when the
     /// client sent only `Date`, that date in this format.
-    pub amz_date: String,
+    pub amz_date: Cow<'a, str>,
     /// The `X-Amz-Security-Token` header, if present.
-    pub security_token: Option<String>,
+    pub security_token: Option<&'a str>,
 }
 
-impl Authorization {
+impl Authorization<'_> {
     fn scope(&self) -> String {
-        format!(
-            "{}/{}/{}/{TERMINATOR}",
-            self.scope_date, self.region, self.service
-        )
+        let mut scope = String::with_capacity(64);
+        for part in [self.scope_date, self.region, self.service] {
+            scope.push_str(part);
+            scope.push('/');
+        }
+        scope.push_str(TERMINATOR);
+        scope
     }
 }
 
 /// Parses the `Authorization` header and the request date, with AWS's error texts (§6.4), and
 /// insists on the `secretsmanager` service.
-pub fn parse(req: &SignedRequest) -> ApiResult<Authorization> {
+pub fn parse<'a, H: Header>(req: &SignedRequest<'a, H>) -> ApiResult<Authorization<'a>> {
     parse_for_service(req, SERVICE)
 }
 
-fn parse_for_service(req: &SignedRequest, expected_service: &str) -> ApiResult<Authorization> {
+fn parse_for_service<'a, H: Header>(
+    req: &SignedRequest<'a, H>,
+    expected_service: &str,
+) -> ApiResult<Authorization<'a>> {
     let raw = req
         .header("authorization")
         .ok_or_else(ApiError::missing_authentication_token)?;
@@ -190,8 +219,8 @@ fn parse_for_service(req: &SignedRequest, expected_service: &str) -> ApiResult<A
     };
     // The string to sign uses the header text itself; re-formatting could differ from it.
     let amz_date = match x_amz_date {
-        Some(text) => text.trim().to_string(),
-        None => request_time.format(AMZ_DATE_FORMAT).to_string(),
+        Some(text) => Cow::Borrowed(text.trim()),
+        None => Cow::Owned(request_time.format(AMZ_DATE_FORMAT).to_string()),
     };
     // `amz_date` is in basic format either way, so its first eight characters are the day.
     let request_day = amz_date.get(..8).unwrap_or_default();
@@ -201,11 +230,18 @@ fn parse_for_service(req: &SignedRequest, expected_service: &str) -> ApiResult<A
         )));
     }
 
-    let signed_headers: Vec<String> = signed_headers
+    let signed_headers: Vec<Cow<str>> = signed_headers
         .split(';')
-        .map(|h| h.trim().to_ascii_lowercase())
+        .map(str::trim)
+        .map(|h| {
+            if h.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(h.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(h)
+            }
+        })
         .collect();
-    if signed_headers.iter().any(String::is_empty) {
+    if signed_headers.iter().any(|h| h.is_empty()) {
         return Err(ApiError::incomplete_signature(format!(
             "SignedHeaders must be a ';'-separated list of header names. Authorization={raw}"
         )));
@@ -217,15 +253,15 @@ fn parse_for_service(req: &SignedRequest, expected_service: &str) -> ApiResult<A
     }
 
     Ok(Authorization {
-        access_key_id: access_key_id.to_string(),
-        scope_date: scope_date.to_string(),
-        region: region.to_string(),
-        service: service.to_string(),
+        access_key_id,
+        scope_date,
+        region,
+        service,
         signed_headers,
-        signature: signature.to_string(),
+        signature,
         request_time,
         amz_date,
-        security_token: req.header("x-amz-security-token").map(str::to_string),
+        security_token: req.header("x-amz-security-token"),
     })
 }
 
@@ -289,11 +325,15 @@ pub fn check_clock_skew(auth: &Authorization, now: DateTime<Utc>) -> ApiResult<(
 
 /// Checks the signature with the caller's secret key. Service-agnostic: the scope's service is
 /// taken from `auth` (which [`parse`] has already pinned to `secretsmanager`).
-pub fn verify(req: &SignedRequest, auth: &Authorization, key: &[u8; 32]) -> ApiResult<()> {
+pub fn verify<H: Header>(
+    req: &SignedRequest<H>,
+    auth: &Authorization,
+    key: &SigningKey,
+) -> ApiResult<()> {
     let payload_hash = payload_hash(req)?;
     let canonical = canonical_request(req, &auth.signed_headers, &payload_hash)?;
     let to_sign = string_to_sign(&auth.amz_date, &auth.scope(), &canonical);
-    let expected = hex::encode(hmac_sha256(key, to_sign.as_bytes()));
+    let expected = hex(&key.sign(to_sign.as_bytes()));
     // Constant time, so response timing does not reveal how much of a guess was right.
     if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
         return Ok(());
@@ -306,8 +346,8 @@ pub fn verify(req: &SignedRequest, auth: &Authorization, key: &[u8; 32]) -> ApiR
 /// The last line of the canonical request: hex(SHA256(body)), or the client's
 /// `x-amz-content-sha256` (JS v3 and .NET send one) once it is known to describe this body —
 /// otherwise a valid signature over the claimed hash would authenticate any body.
-fn payload_hash(req: &SignedRequest) -> ApiResult<String> {
-    let body_hash = hex::encode(Sha256::digest(req.body));
+fn payload_hash<H: Header>(req: &SignedRequest<H>) -> ApiResult<String> {
+    let body_hash = hex(&Sha256::digest(req.body));
     let mut claims = req.header_values("x-amz-content-sha256").map(str::trim);
     match (claims.next(), claims.next()) {
         (None, _) => Ok(body_hash),
@@ -322,12 +362,12 @@ fn payload_hash(req: &SignedRequest) -> ApiResult<String> {
 /// The canonical request over `signed_headers` (lower-case names as the client listed them;
 /// they are sorted here as every SDK does). All values of a repeated header are joined with
 /// `,` in arrival order. A listed header that is absent fails verification.
-pub fn canonical_request(
-    req: &SignedRequest,
-    signed_headers: &[String],
+pub fn canonical_request<H: Header>(
+    req: &SignedRequest<H>,
+    signed_headers: &[impl AsRef<str>],
     payload_hash: &str,
 ) -> ApiResult<String> {
-    let mut names: Vec<&str> = signed_headers.iter().map(String::as_str).collect();
+    let mut names: Vec<&str> = signed_headers.iter().map(AsRef::as_ref).collect();
     names.sort_unstable();
     // Written into one buffer: this runs for every request.
     let mut out = String::with_capacity(512);
@@ -459,8 +499,50 @@ pub(crate) fn uri_decode(text: &str) -> String {
 
 /// `AWS4-HMAC-SHA256\n<amz date>\n<scope>\n<hex(SHA256(canonical request))>`.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    let digest = hex::encode(Sha256::digest(canonical_request.as_bytes()));
-    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{digest}")
+    let digest = hex(&Sha256::digest(canonical_request.as_bytes()));
+    let mut out = String::with_capacity(ALGORITHM.len() + amz_date.len() + scope.len() + 67);
+    for part in [ALGORITHM, amz_date, scope] {
+        out.push_str(part);
+        out.push('\n');
+    }
+    out.push_str(&digest);
+    out
+}
+
+/// Lower-case hex. `hex::encode` builds its string a char at a time, which showed in the
+/// profile of every request (three digests each).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
+/// A derived signing key, kept keyed: HMAC hashes its inner and outer key pads once per key
+/// instead of once per request.
+#[derive(Clone)]
+pub struct SigningKey(Hmac<Sha256>);
+
+impl SigningKey {
+    fn new(key: &[u8; 32]) -> Self {
+        SigningKey(<Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length"))
+    }
+
+    /// HMAC-SHA256 of `data` under this key.
+    pub fn sign(&self, data: &[u8]) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)") // key material stays out of logs
+    }
 }
 
 /// One credential's signing keys by scope (date, region, service), as SDKs keep them: the key
@@ -473,7 +555,7 @@ struct ScopedKey {
     date: String,
     region: String,
     service: String,
-    key: [u8; 32],
+    key: SigningKey,
 }
 
 /// Scopes kept per credential: a few regions over a date change.
@@ -481,28 +563,28 @@ const CACHED_SCOPES: usize = 8;
 
 impl SigningKeyCache {
     /// The signing key for `auth`'s scope, derived from `secret_access_key` on first use.
-    pub fn get(&self, secret_access_key: &str, auth: &Authorization) -> [u8; 32] {
+    pub fn get(&self, secret_access_key: &str, auth: &Authorization) -> SigningKey {
         let mut cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let hit = cached.iter().find(|c| {
             c.date == auth.scope_date && c.region == auth.region && c.service == auth.service
         });
         if let Some(hit) = hit {
-            return hit.key;
+            return hit.key.clone();
         }
         let key = signing_key(
             secret_access_key,
-            &auth.scope_date,
-            &auth.region,
-            &auth.service,
+            auth.scope_date,
+            auth.region,
+            auth.service,
         );
         if cached.len() == CACHED_SCOPES {
             cached.remove(0);
         }
         cached.push(ScopedKey {
-            date: auth.scope_date.clone(),
-            region: auth.region.clone(),
-            service: auth.service.clone(),
-            key,
+            date: auth.scope_date.to_string(),
+            region: auth.region.to_string(),
+            service: auth.service.to_string(),
+            key: key.clone(),
         });
         key
     }
@@ -514,14 +596,14 @@ pub fn signing_key(
     scope_date: &str,
     region: &str,
     service: &str,
-) -> [u8; 32] {
+) -> SigningKey {
     let k_date = hmac_sha256(
         format!("AWS4{secret_access_key}").as_bytes(),
         scope_date.as_bytes(),
     );
     let k_region = hmac_sha256(&k_date, region.as_bytes());
     let k_service = hmac_sha256(&k_region, service.as_bytes());
-    hmac_sha256(&k_service, TERMINATOR.as_bytes())
+    SigningKey::new(&hmac_sha256(&k_service, TERMINATOR.as_bytes()))
 }
 
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -534,8 +616,8 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 /// Signs a request the way SDKs do and returns the `Authorization` header value; for tests and
 /// the load generator. `signed_headers` are lower-case names present in `req`; the payload hash
 /// is the request's `x-amz-content-sha256` if it has one, else the body's hash.
-pub fn sign(
-    req: &SignedRequest,
+pub fn sign<H: Header>(
+    req: &SignedRequest<H>,
     signed_headers: &[String],
     access_key_id: &str,
     secret_access_key: &str,
@@ -545,14 +627,14 @@ pub fn sign(
 ) -> ApiResult<String> {
     let payload_hash = match req.header("x-amz-content-sha256") {
         Some(claim) => claim.trim().to_string(),
-        None => hex::encode(Sha256::digest(req.body)),
+        None => hex(&Sha256::digest(req.body)),
     };
     let canonical = canonical_request(req, signed_headers, &payload_hash)?;
     let date = amz_date.get(..8).unwrap_or_default();
     let scope = format!("{date}/{region}/{service}/{TERMINATOR}");
     let to_sign = string_to_sign(amz_date, &scope, &canonical);
     let key = signing_key(secret_access_key, date, region, service);
-    let signature = hex::encode(hmac_sha256(&key, to_sign.as_bytes()));
+    let signature = hex(&key.sign(to_sign.as_bytes()));
     let mut names: Vec<&str> = signed_headers.iter().map(String::as_str).collect();
     names.sort_unstable();
     Ok(format!(
@@ -836,7 +918,7 @@ mod tests {
             );
             let key = signing_key(SUITE_SECRET, "20150830", "us-east-1", "service");
             assert_eq!(
-                hex::encode(hmac_sha256(&key, sts.as_bytes())),
+                hex(&key.sign(sts.as_bytes())),
                 auth.signature,
                 "{}: signature",
                 v.name
@@ -878,12 +960,9 @@ mod tests {
             auth.request_time,
             Utc.with_ymd_and_hms(2015, 8, 30, 12, 36, 0).unwrap()
         );
-        assert_eq!(auth.security_token.as_deref(), Some(v.headers[1].1));
-        assert_eq!(
-            signing_key(SUITE_SECRET, "20150830", "us-east-1", "service").len(),
-            32
-        );
-        assert_eq!(hex::encode(Sha256::digest(b"")), EMPTY_SHA256);
+        assert_eq!(auth.security_token, Some(v.headers[1].1));
+        assert_eq!(hex(&Sha256::digest(b"")), EMPTY_SHA256);
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
     }
 
     // ------------------------------------------------------------- SDK-shaped requests
@@ -917,7 +996,11 @@ mod tests {
         h
     }
 
-    fn check(h: &[(String, String)], body: &[u8], secret: &str) -> ApiResult<Authorization> {
+    fn check<'a>(
+        h: &'a [(String, String)],
+        body: &'a [u8],
+        secret: &str,
+    ) -> ApiResult<Authorization<'a>> {
         let req = request(h, body);
         let auth = parse(&req)?;
         // Through the cache twice: a cached key must verify exactly as a fresh one.
@@ -1054,7 +1137,7 @@ mod tests {
             "secret",
         );
         let auth = check(&h, b"{}", "secret").unwrap();
-        assert_eq!(auth.security_token.as_deref(), Some("FwoGZXIvYXdzEXAMPLE"));
+        assert_eq!(auth.security_token, Some("FwoGZXIvYXdzEXAMPLE"));
     }
 
     /// The JS v3 header set, with `x-amz-content-sha256` signed.
@@ -1121,7 +1204,7 @@ mod tests {
     fn parse_with(
         authorization: Option<&str>,
         date: Option<(&str, &str)>,
-    ) -> ApiResult<Authorization> {
+    ) -> ApiResult<Authorization<'static>> {
         let mut h = vec![("host".to_string(), "localhost".to_string())];
         if let Some(a) = authorization {
             h.push(("authorization".into(), a.into()));
@@ -1129,7 +1212,8 @@ mod tests {
         if let Some((name, value)) = date {
             h.push((name.into(), value.into()));
         }
-        parse(&request(&h, b""))
+        // The parsed header borrows the request; a test's few headers may live until the end.
+        parse(&request(Vec::leak(h), b""))
     }
 
     fn parse_err(authorization: &str) -> ApiError {
