@@ -30,7 +30,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// What every operation can reach: the store, the clock, the credentials, and the rotation
 /// machinery (its functions, its worker, and the URL rotation functions call back).
@@ -209,13 +209,13 @@ fn live(ctx: &Ctx, secret: Option<&Secret>, arn: Option<&str>) -> bool {
 }
 
 /// Reads the secret a `SecretId` names, without locking it.
-pub(crate) fn load(ctx: &Ctx, caller: &Caller, secret_id: &str) -> ApiResult<Secret> {
+pub(crate) fn load(ctx: &Ctx, caller: &Caller, secret_id: &str) -> ApiResult<Arc<Secret>> {
     let (key, arn) = resolve(caller, secret_id)?;
     let found = ctx
         .store
         .get(&key)?
         .filter(|secret| live(ctx, Some(secret), arn.as_deref()));
-    access::authorize(ctx, caller, found.as_ref(), secret_id)?;
+    access::authorize(ctx, caller, found.as_deref(), secret_id)?;
     found.ok_or_else(ApiError::secret_not_found)
 }
 

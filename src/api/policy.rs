@@ -130,12 +130,12 @@ pub async fn get_resource_policy(
     check_ref(&input)?;
     let secret = load(ctx, caller, input.secret_id.as_deref().unwrap_or_default())?;
     Ok(PolicyOutput {
-        arn: secret.arn,
-        name: secret.name,
+        arn: secret.arn.clone(),
+        name: secret.name.clone(),
         policy_name: input
             .policy_name
             .filter(|_| secret.resource_policy.is_some()),
-        resource_policy: secret.resource_policy,
+        resource_policy: secret.resource_policy.clone(),
     })
 }
 

@@ -331,8 +331,8 @@ pub async fn list_secret_version_ids(
     Ok(ListSecretVersionIdsOutput {
         versions,
         next_token: (end < listed.len()).then(|| encode_page_token(end)),
-        arn: secret.arn,
-        name: secret.name,
+        arn: secret.arn.clone(),
+        name: secret.name.clone(),
     })
 }
 

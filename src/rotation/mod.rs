@@ -362,7 +362,7 @@ async fn run_job(ctx: &Ctx, key: &SecretKey) -> ApiResult<()> {
             return finish(ctx, key, &job.token, Err(detail)).await;
         }
         // A client may have abandoned the rotation meanwhile: stop at once.
-        let still = ctx.store.get(key)?.and_then(|s| s.rotation_job);
+        let still = ctx.store.get(key)?.and_then(|s| s.rotation_job.clone());
         if still.as_ref().map(|j| &j.token) != Some(&job.token) {
             return Ok(());
         }

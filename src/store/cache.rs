@@ -8,7 +8,7 @@
 
 use crate::model::secret::Secret;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Bounds the memory of a read-mostly load over many secrets (a record is ~1 KB decoded).
 const MAX_RECORDS: usize = 8192;
@@ -19,12 +19,14 @@ pub struct RecordCache(Mutex<Generation>);
 #[derive(Default)]
 struct Generation {
     number: u64,
-    records: HashMap<Vec<u8>, Secret>,
+    /// Shared, so a read takes a reference instead of copying the record (a visible share of
+    /// GetSecretValue when it was copied).
+    records: HashMap<Vec<u8>, Arc<Secret>>,
 }
 
 impl RecordCache {
     /// The record under `key` as the snapshot of `generation` holds it, if decoded before.
-    pub fn get(&self, generation: u64, key: &[u8]) -> Option<Secret> {
+    pub fn get(&self, generation: u64, key: &[u8]) -> Option<Arc<Secret>> {
         let cache = self
             .0
             .lock()
@@ -36,7 +38,7 @@ impl RecordCache {
     }
 
     /// Keeps `record`, decoded from the snapshot of `generation` under `key`.
-    pub fn insert(&self, generation: u64, key: &[u8], record: &Secret) {
+    pub fn insert(&self, generation: u64, key: &[u8], record: &Arc<Secret>) {
         let mut cache = self
             .0
             .lock()
@@ -49,7 +51,7 @@ impl RecordCache {
             cache.records.clear();
         }
         if cache.records.len() < MAX_RECORDS {
-            cache.records.insert(key.to_vec(), record.clone());
+            cache.records.insert(key.to_vec(), Arc::clone(record));
         }
     }
 }
@@ -58,18 +60,21 @@ impl RecordCache {
 mod tests {
     use super::*;
 
-    fn named(name: &str) -> Secret {
-        Secret {
+    fn named(name: &str) -> Arc<Secret> {
+        Arc::new(Secret {
             name: name.into(),
             ..Secret::default()
-        }
+        })
     }
 
     #[test]
     fn serves_only_the_generation_it_was_filled_from() {
         let cache = RecordCache::default();
         cache.insert(3, b"k", &named("three"));
-        assert_eq!(cache.get(3, b"k").map(|s| s.name), Some("three".into()));
+        assert_eq!(
+            cache.get(3, b"k").map(|s| s.name.clone()),
+            Some("three".into())
+        );
         assert!(
             cache.get(4, b"k").is_none(),
             "a newer snapshot must not see an old record"
@@ -79,7 +84,10 @@ mod tests {
         // A reader still on an old snapshot cannot put its record over a newer one's.
         cache.insert(4, b"k", &named("four"));
         cache.insert(3, b"k", &named("three again"));
-        assert_eq!(cache.get(4, b"k").map(|s| s.name), Some("four".into()));
+        assert_eq!(
+            cache.get(4, b"k").map(|s| s.name.clone()),
+            Some("four".into())
+        );
         assert!(cache.get(3, b"k").is_none());
     }
 

@@ -11,6 +11,7 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The first byte of every sealed value: the envelope format, so it can evolve.
 const FORMAT_V1: u8 = 1;
@@ -30,7 +31,7 @@ pub struct Crypto {
     master: MasterKey,
     /// Every value is sealed or opened with one of these: deriving the key and its AES schedule
     /// for each request was a visible share of GetSecretValue's CPU.
-    ciphers: std::sync::Mutex<HashMap<String, Aes256Gcm>>,
+    ciphers: std::sync::Mutex<HashMap<String, Arc<Aes256Gcm>>>,
 }
 
 impl Crypto {
@@ -52,16 +53,17 @@ impl Crypto {
         Aes256Gcm::new(&key)
     }
 
-    fn cipher(&self, kms_key_id: &str) -> Aes256Gcm {
+    /// Shared: copying the expanded AES key schedule for every value showed in the profile.
+    fn cipher(&self, kms_key_id: &str) -> Arc<Aes256Gcm> {
         let mut ciphers = self.ciphers.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(cipher) = ciphers.get(kms_key_id) {
-            return cipher.clone();
+            return Arc::clone(cipher);
         }
         if ciphers.len() == CACHED_CIPHERS {
             ciphers.clear();
         }
-        let cipher = self.derive(kms_key_id);
-        ciphers.insert(kms_key_id.to_string(), cipher.clone());
+        let cipher = Arc::new(self.derive(kms_key_id));
+        ciphers.insert(kms_key_id.to_string(), Arc::clone(&cipher));
         cipher
     }
 

@@ -52,6 +52,7 @@ use engine::{Engine, Op};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
 const LOCK_STRIPES: usize = 256;
@@ -581,7 +582,8 @@ impl Store {
     }
 
     /// The secret record, if there is one (readers never lock: changes are transactions).
-    pub fn get(&self, key: &SecretKey) -> ApiResult<Option<Secret>> {
+    /// Shared with the record cache; a change takes its own copy (`SecretTxn`).
+    pub fn get(&self, key: &SecretKey) -> ApiResult<Option<Arc<Secret>>> {
         if key.name.contains('\0') {
             return Ok(None); // no secret has such a name, and its key would be a value's
         }
@@ -592,7 +594,7 @@ impl Store {
         }
         match snapshot.get(&record_key).map_err(storage_error)? {
             Some(sealed) => {
-                let secret = self.open_record(&record_key, &sealed)?;
+                let secret = Arc::new(self.open_record(&record_key, &sealed)?);
                 self.records
                     .insert(snapshot.generation(), &record_key, &secret);
                 Ok(Some(secret))
@@ -658,7 +660,7 @@ impl Store {
         let guard = self.locks[(hasher.finish() as usize) % LOCK_STRIPES]
             .lock()
             .await;
-        let original = self.get(key)?;
+        let original = self.get(key)?.map(Arc::unwrap_or_clone);
         Ok(SecretTxn {
             store: self,
             key: key.clone(),
