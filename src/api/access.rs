@@ -21,10 +21,10 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestFacts {
     /// `secretsmanager:<Operation>`.
-    pub action: String,
+    pub action: &'static str,
     /// The action checked against each secret: BatchGetSecretValue reads each secret with
     /// GetSecretValue's permission.
-    pub secret_action: String,
+    pub secret_action: &'static str,
     /// Condition keys that come from the request's members.
     pub keys: Vec<(String, Vec<String>)>,
     /// Whether the call encrypts or decrypts a secret value with the secret's KMS key, which
@@ -45,11 +45,11 @@ impl RequestFacts {
     /// Reads the condition keys a request's members give (spec: Secrets Manager's condition
     /// keys). Members of the wrong type are left out; the operation rejects them anyway.
     pub fn of(operation: Operation, body: &[u8]) -> RequestFacts {
-        let action = format!("secretsmanager:{}", operation.name());
+        let action = operation.action();
         let secret_action = if operation == Operation::BatchGetSecretValue {
-            "secretsmanager:GetSecretValue".to_string()
+            Operation::GetSecretValue.action()
         } else {
-            action.clone()
+            action
         };
         let mut keys = Vec::new();
         let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
@@ -173,9 +173,9 @@ pub fn authorize(
         return Ok(());
     };
     let action = if secret.is_some() || resource_as_given != "*" {
-        &facts.secret_action
+        facts.secret_action
     } else {
-        &facts.action
+        facts.action
     };
     let resource = secret.map_or(resource_as_given, |s| s.arn.as_str());
     let resource_policy = secret

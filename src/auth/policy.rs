@@ -126,7 +126,20 @@ fn glob(pattern: &str, text: &str, fold: bool) -> bool {
     if head_differs {
         return false;
     }
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    // The head compared as one slice, not character by character in the loop below.
+    let head_equal = if fold {
+        p[..head].eq_ignore_ascii_case(&t[..head])
+    } else {
+        p[..head] == t[..head]
+    };
+    if !head_equal {
+        return false;
+    }
+    // `literal*`, the usual shape of a pattern with a wildcard, matches once its head does.
+    if head == p.len() || (head == p.len() - 1 && p[head] == b'*') {
+        return true;
+    }
+    let (mut pi, mut ti, mut star, mut mark) = (head, head, None, 0);
     while ti < t.len() {
         if pi < p.len() && (p[pi] == b'?' || same(p[pi], t[ti])) {
             pi += 1;
@@ -284,14 +297,18 @@ enum Named {
 }
 
 fn names_principal(value: &Value, request: &Request<'_>) -> Named {
-    let root = format!("arn:aws:iam::{}:root", request.principal_account);
+    let is_root = |id: &str| {
+        id.strip_prefix("arn:aws:iam::")
+            .and_then(|rest| rest.strip_suffix(":root"))
+            == Some(request.principal_account)
+    };
     let named = |id: &str| {
         if id == "*"
             || id == request.principal_arn
             || (id.contains('*') && glob(id, request.principal_arn, false))
         {
             Named::Directly
-        } else if id == request.principal_account || id == root {
+        } else if id == request.principal_account || is_root(id) {
             Named::ByAccount
         } else {
             Named::No
@@ -485,17 +502,24 @@ fn conditions_hold(
 /// The effects of the statements of `policies` that apply to the request: whether one allows
 /// (and whether only through account delegation) and whether one denies. A Deny that names the
 /// caller's account covers all of the account's principals.
-fn effects(policies: &[&Value], request: &Request<'_>, resource_policy: bool) -> Effects {
+fn effects<'v>(
+    policies: impl IntoIterator<Item = &'v Value>,
+    request: &Request<'_>,
+    resource_policy: bool,
+) -> Effects {
     let mut effects = Effects::default();
     for policy in policies {
         for statement in statements(policy) {
+            // The action first: it rules out most statements, and costs least to check.
+            if !element_matches(statement, "Action", request.action, true, request.context) {
+                continue;
+            }
             let named = if resource_policy {
                 principal_matches(statement, request)
             } else {
                 Named::Directly
             };
             let applies = named != Named::No
-                && element_matches(statement, "Action", request.action, true, request.context)
                 && element_matches(
                     statement,
                     "Resource",
@@ -556,10 +580,8 @@ pub fn evaluate(
     resource_policy: Option<&Value>,
     request: &Request<'_>,
 ) -> Decision {
-    let identity: Vec<&Value> = identity_policies.iter().collect();
-    let resource: Vec<&Value> = resource_policy.into_iter().collect();
-    let identity = effects(&identity, request, false);
-    let resource = effects(&resource, request, true);
+    let identity = effects(identity_policies, request, false);
+    let resource = effects(resource_policy, request, true);
     if identity.deny {
         return Decision::ExplicitDeny(Source::Identity);
     }
@@ -599,7 +621,7 @@ pub fn grants_public_access(resource_policy: &Value, resource: &str, actions: &[
             resource_account: "",
             context: &context,
         };
-        effects(&[resource_policy], &stranger, true).allow
+        effects([resource_policy], &stranger, true).allow
     })
 }
 
@@ -1233,5 +1255,10 @@ mod tests {
             "arn:x:secret:Name-AbC123",
             false
         ));
+        // A literal head with one trailing `*`, decided by the head alone.
+        assert!(glob("abc*", "abcdef", false) && glob("abc*", "abc", false));
+        assert!(!glob("abc*", "ab", false) && !glob("abc*", "abdef", false));
+        assert!(glob("ABC*", "abcd", true) && !glob("ABC*", "abcd", false));
+        assert!(!glob("xbc*", "abcd", false) && glob("", "", false) && !glob("", "a", false));
     }
 }

@@ -13,6 +13,11 @@ macro_rules! operations {
                 match self { $(Operation::$name => stringify!($name)),* }
             }
 
+            /// The IAM action, `secretsmanager:<Operation>`.
+            pub fn action(self) -> &'static str {
+                match self { $(Operation::$name => concat!("secretsmanager:", stringify!($name))),* }
+            }
+
             /// `secretsmanager.GetSecretValue` → `GetSecretValue`; anything else → `None`.
             pub fn from_target(target: &str) -> Option<Operation> {
                 let name = target.strip_prefix("secretsmanager.")?;
@@ -72,6 +77,7 @@ mod tests {
                 Operation::from_target(&format!("secretsmanager.{}", op.name())),
                 Some(*op)
             );
+            assert_eq!(op.action(), format!("secretsmanager:{}", op.name()));
         }
     }
 }
