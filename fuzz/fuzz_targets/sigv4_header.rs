@@ -180,11 +180,13 @@ fuzz_target!(|data: &[u8]| {
 
     // One wrong hex digit in an otherwise good signature is refused.
     if claims_ok {
-        let mut wrong = again.clone();
-        let first = wrong.signature.remove(0);
-        wrong
-            .signature
-            .insert(0, if first == '0' { '1' } else { '0' });
+        let mut flipped = again.signature.to_string();
+        let first = flipped.remove(0);
+        flipped.insert(0, if first == '0' { '1' } else { '0' });
+        let wrong = sigv4::Authorization {
+            signature: &flipped,
+            ..again.clone()
+        };
         let e = sigv4::verify(&resigned, &wrong, &key).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidSignature);
     }

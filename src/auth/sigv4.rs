@@ -618,7 +618,7 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 /// is the request's `x-amz-content-sha256` if it has one, else the body's hash.
 pub fn sign<H: Header>(
     req: &SignedRequest<H>,
-    signed_headers: &[String],
+    signed_headers: &[impl AsRef<str>],
     access_key_id: &str,
     secret_access_key: &str,
     amz_date: &str,
@@ -635,7 +635,7 @@ pub fn sign<H: Header>(
     let to_sign = string_to_sign(amz_date, &scope, &canonical);
     let key = signing_key(secret_access_key, date, region, service);
     let signature = hex(&key.sign(to_sign.as_bytes()));
-    let mut names: Vec<&str> = signed_headers.iter().map(String::as_str).collect();
+    let mut names: Vec<&str> = signed_headers.iter().map(AsRef::as_ref).collect();
     names.sort_unstable();
     Ok(format!(
         "{ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={}, Signature={signature}",
