@@ -40,10 +40,15 @@ fn split(data: &[u8]) -> (Operation, &[u8]) {
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
     let blank = body.iter().all(u8::is_ascii_whitespace);
     let value = serde_json::from_slice::<Value>(body).ok();
+    // An object by JSON's syntax. A `Value` may still refuse one (a number beyond f64, serde_json's
+    // private raw-value member name) in a member the input type ignores, as it ignores any
+    // unknown member.
+    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
     let result = protocol::decode::<T>(body);
     match &result {
         Ok(_) => assert!(
-            blank || matches!(value, Some(Value::Object(_))),
+            blank || object,
             "decode accepted a body that is neither blank nor a JSON object"
         ),
         Err(e) => {
