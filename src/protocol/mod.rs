@@ -112,6 +112,17 @@ mod tests {
         assert!(input.secret_id.is_none());
         let input: Input = decode(br#"{"SecretId":"a","Future":1}"#).unwrap();
         assert_eq!(input.secret_id.as_deref(), Some("a"));
+        // Unknown members a serde_json `Value` would refuse are ignored like any other.
+        for body in [
+            &br#"{"SecretId":"a","Future":1e400}"#[..],
+            br#"{"$serde_json::private::RawValue":4,"SecretId":"a"}"#,
+        ] {
+            let input: Input = decode(body).unwrap();
+            assert_eq!(input.secret_id.as_deref(), Some("a"));
+        }
+        // A repeated member takes its last value, on the fallback path.
+        let input: Input = decode(br#"{"SecretId":"a","SecretId":"b"}"#).unwrap();
+        assert_eq!(input.secret_id.as_deref(), Some("b"));
     }
 
     #[test]
