@@ -13,7 +13,6 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,22 +63,67 @@ pub struct ApiCall<'a> {
     pub user_agent: &'a str,
     pub request_id: &'a str,
     pub request: &'a [u8],
-    pub response: Result<&'a [u8], (&'a str, &'a str)>,
+    pub response: Result<&'a ResponseIds, (&'a str, &'a str)>,
 }
 
-/// JSON members kept as the client sent them (no re-encoding of values), but on one line.
-type Members<'a> = BTreeMap<&'a str, Cow<'a, RawValue>>;
+/// What a record keeps of an answer: the identifiers of the secret it names. The operation
+/// hands them over, so the response (which may be large, and holds the value for
+/// GetSecretValue) is never read back.
+#[derive(Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct ResponseIds {
+    #[serde(rename = "ARN", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "VersionId", default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
 
-/// The identifiers of a response, read without touching (or copying) anything else in it —
-/// GetSecretValue's answer holds the value.
-#[derive(serde::Deserialize)]
-struct ResponseIds<'a> {
-    #[serde(rename = "ARN", borrow, default)]
-    arn: Option<&'a RawValue>,
-    #[serde(rename = "Name", borrow, default)]
-    name: Option<&'a RawValue>,
-    #[serde(rename = "VersionId", borrow, default)]
-    version_id: Option<&'a RawValue>,
+impl ResponseIds {
+    /// The identifiers a response body shows, read back from it: what an operation's own
+    /// account must agree with (checked in debug builds, so by every in-process test).
+    pub fn read(body: &[u8]) -> ResponseIds {
+        serde_json::from_slice(body).unwrap_or_default()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.arn.is_none() && self.name.is_none() && self.version_id.is_none()
+    }
+}
+
+/// The request's members a record keeps, as the client sent them (values not re-encoded), in
+/// the client's order.
+struct RequestMembers<'a>(Vec<(&'a str, Cow<'a, RawValue>)>);
+
+impl Serialize for RequestMembers<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RequestMembers<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RequestMembers<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut kept = Vec::with_capacity(map.size_hint().unwrap_or(4));
+                while let Some((name, value)) = map.next_entry::<&'de str, &'de RawValue>()? {
+                    if !SENSITIVE_MEMBERS.contains(&name) {
+                        kept.push((name, one_line(value)));
+                    }
+                }
+                Ok(RequestMembers(kept))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 /// One record, in CloudTrail's field names. Built from borrowed parts and serialised once.
@@ -95,8 +139,8 @@ struct Record<'a> {
     #[serde(rename = "sourceIPAddress")]
     source_ip_address: &'a str,
     user_agent: &'a str,
-    request_parameters: Option<Members<'a>>,
-    response_elements: Option<Members<'a>>,
+    request_parameters: Option<RequestMembers<'a>>,
+    response_elements: Option<&'a ResponseIds>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,14 +199,9 @@ fn rfc3339(ms: i64) -> String {
 
 /// The request's members minus the sensitive ones, or `None` (not an object, nothing left, or
 /// a member name with escapes, which no real client sends).
-fn request_members(body: &[u8]) -> Option<Members<'_>> {
-    let all: BTreeMap<&str, &RawValue> = serde_json::from_slice(body).ok()?;
-    let kept: Members<'_> = all
-        .into_iter()
-        .filter(|(k, _)| !SENSITIVE_MEMBERS.contains(k))
-        .map(|(k, v)| (k, one_line(v)))
-        .collect();
-    (!kept.is_empty()).then_some(kept)
+fn request_members(body: &[u8]) -> Option<RequestMembers<'_>> {
+    let kept: RequestMembers<'_> = serde_json::from_slice(body).ok()?;
+    (!kept.0.is_empty()).then_some(kept)
 }
 
 /// A value of a pretty-printed request spans lines, which would split its record in two.
@@ -174,19 +213,6 @@ fn one_line(raw: &RawValue) -> Cow<'_, RawValue> {
     }
     RawValue::from_string(raw.get().replace(['\n', '\r'], " "))
         .map_or(Cow::Borrowed(raw), Cow::Owned)
-}
-
-fn response_members(body: &[u8]) -> Option<Members<'_>> {
-    let ids: ResponseIds<'_> = serde_json::from_slice(body).ok()?;
-    let all: Members<'_> = [
-        ("ARN", ids.arn),
-        ("Name", ids.name),
-        ("VersionId", ids.version_id),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| Some((k, Cow::Borrowed(v?))))
-    .collect();
-    (!all.is_empty()).then_some(all)
 }
 
 /// Read-only operations, as CloudTrail marks them.
@@ -304,7 +330,7 @@ impl Audit {
             return;
         }
         let (response_elements, error_code, error_message) = match call.response {
-            Ok(body) => (response_members(body), None, None),
+            Ok(ids) => ((!ids.is_empty()).then_some(ids), None, None),
             Err((code, message)) => (None, Some(code), Some(message)),
         };
         let record = Record {
@@ -446,7 +472,7 @@ impl Drop for Sink {
 mod tests {
     use super::*;
 
-    fn call<'a>(request: &'a [u8], response: &'a [u8]) -> ApiCall<'a> {
+    fn call<'a>(request: &'a [u8], response: &'a ResponseIds) -> ApiCall<'a> {
         ApiCall {
             time_ms: 1_700_000_000_000,
             operation: "ListSecrets",
@@ -460,29 +486,52 @@ mod tests {
         }
     }
 
+    fn only_record(audit: &Audit) -> Value {
+        let lines = audit.lock().recent.clone();
+        assert_eq!(lines.len(), 1);
+        assert!(!lines[0].contains(['\n', '\r']), "{}", lines[0]);
+        serde_json::from_str(&lines[0]).unwrap()
+    }
+
     #[test]
     fn a_pretty_printed_request_is_one_record_on_one_line() {
         let audit = Audit::start(None, AuditLevel::All).unwrap();
         let request = b"{\r\n  \"Filters\": [\n    {\"Key\": \"name\", \"Values\": [\"a\\nb\"]}\n  ],\n  \"MaxResults\": 5,\n  \"SecretString\": \"hidden\"\n}";
-        audit.api_call(call(request, br#"{"SecretList":[]}"#));
-        let lines = audit.lock().recent.clone();
-        assert_eq!(lines.len(), 1);
-        assert!(!lines[0].contains(['\n', '\r']), "{}", lines[0]);
-        let record: Value = serde_json::from_str(&lines[0]).unwrap();
+        audit.api_call(call(request, &ResponseIds::default()));
+        let record = only_record(&audit);
         assert_eq!(
             record["requestParameters"],
             serde_json::json!({"Filters": [{"Key": "name", "Values": ["a\nb"]}], "MaxResults": 5})
         );
+        assert_eq!(record["responseElements"], Value::Null);
     }
 
     #[test]
-    fn response_identifiers_are_kept_and_values_are_not() {
+    fn request_values_are_dropped_and_nothing_left_is_null() {
         let audit = Audit::start(None, AuditLevel::All).unwrap();
+        let request = br#"{"SecretBinary":"c2VjcmV0","RotationToken":"t","SecretString":"s3cr3t"}"#;
+        audit.api_call(call(request, &ResponseIds::default()));
+        let record = only_record(&audit);
+        assert_eq!(record["requestParameters"], Value::Null);
+        assert!(!record.to_string().contains("s3cr3t"));
+        assert!(!record.to_string().contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn response_identifiers_are_read_without_the_value() {
         let response = br#"{"ARN":"arn:x","CreatedDate":1.5,"Name":"n","SecretString":"s3cr3t","VersionId":"v","VersionStages":["AWSCURRENT"]}"#;
-        audit.api_call(call(br#"{"SecretId":"n"}"#, response));
-        let line = audit.lock().recent[0].clone();
-        assert!(!line.contains("s3cr3t"));
-        let record: Value = serde_json::from_str(&line).unwrap();
+        let ids = ResponseIds::read(response);
+        assert_eq!(
+            ids,
+            ResponseIds {
+                arn: Some("arn:x".into()),
+                name: Some("n".into()),
+                version_id: Some("v".into()),
+            }
+        );
+        let audit = Audit::start(None, AuditLevel::All).unwrap();
+        audit.api_call(call(br#"{"SecretId":"n"}"#, &ids));
+        let record = only_record(&audit);
         assert_eq!(
             record["responseElements"],
             serde_json::json!({"ARN": "arn:x", "Name": "n", "VersionId": "v"})

@@ -376,9 +376,9 @@ async fn api_request(
         request_id,
         request: &body,
         response: match &result {
-            Ok(answer) => Ok(answer),
+            Ok(answer) => Ok(&answer.ids),
             Err(e) => Err((e.code.as_str(), &e.message)),
         },
     });
-    result
+    result.map(|answer| answer.body)
 }

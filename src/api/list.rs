@@ -4,6 +4,7 @@
 
 use super::secrets::{metadata, stages_map, SecretMetadata};
 use super::Ctx;
+use super::Identified;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::filter::{self, Filter, FilterKey};
@@ -50,6 +51,8 @@ pub struct ListSecretsOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
+
+impl Identified for ListSecretsOutput {}
 
 /// The orders ListSecrets offers (`SortBy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

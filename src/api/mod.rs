@@ -12,6 +12,7 @@ pub mod secrets;
 pub mod tags;
 pub mod values;
 
+use crate::audit::ResponseIds;
 use crate::auth::credentials::Credentials;
 use crate::auth::Caller;
 use crate::clock::Clock;
@@ -50,8 +51,14 @@ pub struct Ctx {
     pub endpoint: OnceLock<String>,
 }
 
+/// An operation's answer: the response body, and what the audit trail keeps of it.
+pub struct Answer {
+    pub body: Bytes,
+    pub ids: ResponseIds,
+}
+
 /// Runs one operation on a raw request body and returns the raw response body.
-pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) -> ApiResult<Bytes> {
+pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) -> ApiResult<Answer> {
     use Operation::*;
     // A configured principal's call carries its facts for policy evaluation; account-level
     // actions are authorized here, actions on a secret by the shared lookup below.
@@ -141,24 +148,44 @@ pub async fn dispatch(ctx: &Ctx, caller: &Caller, op: Operation, body: &[u8]) ->
 /// 200 with an empty body, not `{}` (spec §1.3).
 pub struct NoOutput;
 
-/// How an operation's output becomes a response body.
+/// How an operation's output becomes an answer.
 pub trait Output {
-    fn into_body(self) -> ApiResult<Bytes>;
+    fn into_answer(self) -> ApiResult<Answer>;
 }
 
-impl<T: Serialize> Output for T {
-    fn into_body(self) -> ApiResult<Bytes> {
-        protocol::encode(&self)
+/// The identifiers of the secret an output names (`ARN`, `Name`, `VersionId`), which the audit
+/// trail records; outputs that name none keep the default.
+pub trait Identified: Sized {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds::default()
+    }
+}
+
+impl<T: Serialize + Identified> Output for T {
+    fn into_answer(self) -> ApiResult<Answer> {
+        let body = protocol::encode(&self)?;
+        let ids = self.into_ids();
+        // What an output declares must be what its body shows: every debug-build test checks.
+        debug_assert_eq!(
+            ids,
+            ResponseIds::read(&body),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        Ok(Answer { body, ids })
     }
 }
 
 impl Output for NoOutput {
-    fn into_body(self) -> ApiResult<Bytes> {
-        Ok(Bytes::new())
+    fn into_answer(self) -> ApiResult<Answer> {
+        Ok(Answer {
+            body: Bytes::new(),
+            ids: ResponseIds::default(),
+        })
     }
 }
 
-async fn call<I, O, F, Fut>(body: &[u8], op: F) -> ApiResult<Bytes>
+async fn call<I, O, F, Fut>(body: &[u8], op: F) -> ApiResult<Answer>
 where
     I: DeserializeOwned,
     O: Output,
@@ -166,7 +193,7 @@ where
     Fut: Future<Output = ApiResult<O>>,
 {
     let input: I = protocol::decode(body)?;
-    op(input).await?.into_body()
+    op(input).await?.into_answer()
 }
 
 /// Resolves a `SecretId` to the key of the secret it names in the caller's partition, and the

@@ -2,7 +2,9 @@
 //! ListResourcePolicies. Policies are stored and validated here; enforcing them is the
 //! access-control work's.
 
+use super::Identified;
 use super::{begin_active, begin_existing, check_secret_id, load, Ctx};
+use crate::audit::ResponseIds;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::policy;
@@ -56,6 +58,16 @@ pub struct PolicyOutput {
     pub resource_policy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_name: Option<String>,
+}
+
+impl Identified for PolicyOutput {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.arn),
+            name: Some(self.name),
+            version_id: None,
+        }
+    }
 }
 
 /// Broad access, as BlockPublicPolicy and ValidateResourcePolicy judge it: the policy lets a
@@ -181,6 +193,8 @@ pub struct ValidateResourcePolicyOutput {
     pub validation_errors: Vec<ValidationFinding>,
 }
 
+impl Identified for ValidateResourcePolicyOutput {}
+
 /// Unparseable JSON is a `MalformedPolicyDocumentException`; a document that parses but breaks
 /// the grammar, or grants broad access, is reported as findings.
 pub async fn validate_resource_policy(
@@ -237,6 +251,8 @@ pub struct ListResourcePoliciesOutput {
     /// Required by the model: always sent, `[]` when there is none.
     pub resource_policies: Vec<PolicySummary>,
 }
+
+impl Identified for ListResourcePoliciesOutput {}
 
 pub async fn list_resource_policies(
     ctx: &Ctx,

@@ -1,5 +1,6 @@
 //! GetRandomPassword (spec §3.7).
 
+use super::Identified;
 use crate::error::ApiResult;
 use crate::model::password::{PasswordRules, DEFAULT_LENGTH};
 use crate::model::validate::Constraints;
@@ -23,6 +24,8 @@ pub struct GetRandomPasswordInput {
 pub struct GetRandomPasswordOutput {
     pub random_password: String,
 }
+
+impl Identified for GetRandomPasswordOutput {}
 
 pub fn get_random_password(input: GetRandomPasswordInput) -> ApiResult<GetRandomPasswordOutput> {
     Constraints::new()

@@ -3,7 +3,9 @@
 //! its Region, readable there by clients configured for it, read-only, and kept in step with the
 //! primary's values, labels and metadata after every change of the primary.
 
+use super::Identified;
 use super::{begin_existing, check_secret_id, only_secret_id, Ctx};
+use crate::audit::ResponseIds;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::arn::{self, SecretKey, SecretRef};
@@ -281,6 +283,16 @@ pub struct ReplicationOutput {
     pub replication_status: Vec<ReplicationStatusShape>,
 }
 
+impl Identified for ReplicationOutput {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.arn),
+            name: None,
+            version_id: None,
+        }
+    }
+}
+
 pub async fn replicate_secret_to_regions(
     ctx: &Ctx,
     caller: &Caller,
@@ -374,6 +386,16 @@ pub struct StopReplicationToReplicaInput {
 pub struct StopReplicationOutput {
     #[serde(rename = "ARN")]
     pub arn: String,
+}
+
+impl Identified for StopReplicationOutput {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.arn),
+            name: None,
+            version_id: None,
+        }
+    }
 }
 
 /// Called in the replica's Region: the replica becomes a standalone secret.
@@ -476,6 +498,16 @@ pub struct CrossAccountOutput {
     pub cross_account_replica_arn: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication_status: Option<String>,
+}
+
+impl Identified for CrossAccountOutput {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.arn),
+            name: None,
+            version_id: None,
+        }
+    }
 }
 
 fn check_replica_arn(c: &mut Constraints, arn: Option<&str>) {

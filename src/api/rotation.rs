@@ -2,7 +2,9 @@
 //! is the rotation engine's (`crate::rotation`); these calls configure it and start jobs.
 
 use super::tags::TagShape;
+use super::Identified;
 use super::{begin_active, check_secret_id, commit, only_secret_id, Ctx};
+use crate::audit::ResponseIds;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::model::schedule;
@@ -53,6 +55,16 @@ pub struct RotateSecretOutput {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+}
+
+impl Identified for RotateSecretOutput {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.arn),
+            name: Some(self.name),
+            version_id: self.version_id,
+        }
+    }
 }
 
 const PREVIOUS_INCOMPLETE: &str =

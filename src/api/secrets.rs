@@ -4,10 +4,12 @@
 use super::replication::{self, ReplicaRegionShape, ReplicationStatusShape};
 use super::rotation::RotationRulesShape;
 use super::tags::{self, TagShape};
+use super::Identified;
 use super::{
     begin_active, begin_existing, check_secret_id, commit, load, only_secret_id, resolve,
     secret_value, write_value, Ctx,
 };
+use crate::audit::ResponseIds;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::arn::{self, SecretKey};
@@ -51,6 +53,16 @@ pub struct SecretRefOutput {
     pub deletion_date: Option<EpochSeconds>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication_status: Option<Vec<ReplicationStatusShape>>,
+}
+
+impl Identified for SecretRefOutput {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.arn),
+            name: Some(self.name),
+            version_id: self.version_id,
+        }
+    }
 }
 
 fn refers_to(secret: &Secret) -> SecretRefOutput {
@@ -418,6 +430,16 @@ pub struct DescribeSecretOutput {
     pub metadata: SecretMetadata,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_ids_to_stages: Option<BTreeMap<String, Vec<String>>>,
+}
+
+impl Identified for DescribeSecretOutput {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.metadata.arn),
+            name: Some(self.metadata.name),
+            version_id: None,
+        }
+    }
 }
 
 pub async fn describe_secret(

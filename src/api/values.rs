@@ -2,7 +2,9 @@
 //! UpdateSecretVersionStage (spec §3.2).
 
 use super::list::{filtered_page, parse_filters, FilterShape};
+use super::Identified;
 use super::{begin_active, check_secret_id, commit, load, secret_value, write_value, Ctx};
+use crate::audit::ResponseIds;
 use crate::auth::Caller;
 use crate::clock::day_start_millis;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -36,6 +38,16 @@ pub struct GetSecretValueOutput {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub version_stages: Vec<String>,
     pub created_date: EpochSeconds,
+}
+
+impl Identified for GetSecretValueOutput {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.arn),
+            name: Some(self.name),
+            version_id: Some(self.version_id),
+        }
+    }
 }
 
 /// The version a read asks for: by id (a deprecated one too), by label (default
@@ -173,6 +185,16 @@ pub struct PutSecretValueOutput {
     pub version_stages: Vec<String>,
 }
 
+impl Identified for PutSecretValueOutput {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.arn),
+            name: Some(self.name),
+            version_id: Some(self.version_id),
+        }
+    }
+}
+
 /// `VersionStages`: 1–20 labels of 1–256 characters.
 fn check_stages(c: &mut Constraints, path: &str, stages: Option<&[String]>) {
     c.items(path, stages, 1, 20);
@@ -258,6 +280,16 @@ pub struct ListSecretVersionIdsOutput {
     #[serde(rename = "ARN")]
     pub arn: String,
     pub name: String,
+}
+
+impl Identified for ListSecretVersionIdsOutput {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.arn),
+            name: Some(self.name),
+            version_id: None,
+        }
+    }
 }
 
 /// Page tokens are opaque to clients: base64 of `v1:<offset>`.
@@ -353,6 +385,16 @@ pub struct SecretIdentity {
     pub name: String,
 }
 
+impl Identified for SecretIdentity {
+    fn into_ids(self) -> ResponseIds {
+        ResponseIds {
+            arn: Some(self.arn),
+            name: Some(self.name),
+            version_id: None,
+        }
+    }
+}
+
 pub async fn update_secret_version_stage(
     ctx: &Ctx,
     caller: &Caller,
@@ -422,6 +464,8 @@ pub struct BatchGetSecretValueOutput {
     pub next_token: Option<String>,
     pub errors: Vec<BatchError>,
 }
+
+impl Identified for BatchGetSecretValueOutput {}
 
 /// BatchGetSecretValue (spec §3.2): by id list or by filters; a secret that cannot be read
 /// becomes an entry in `Errors` with the code and text GetSecretValue would give, and the call
