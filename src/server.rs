@@ -224,28 +224,35 @@ async fn handle(
     req: Request<Incoming>,
     peer: Arc<Peer>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let mut response = route(&ctx, req, &peer, &request_id).await;
+    // Formatted on the stack: the id goes into the response header and the audit record.
+    let mut id_text = uuid::Uuid::encode_buffer();
+    let request_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_text);
+    // Only for the debug line; most runs log at info and above.
+    let debug = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+        let target = req
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (target, Instant::now())
+    });
+    let mut response = route(&ctx, req, &peer, request_id).await;
     let headers = response.headers_mut();
-    if let Ok(id) = HeaderValue::from_str(&request_id) {
+    if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", id);
     }
     // `Date` (which SDKs correct their clock skew from) is added by hyper from the real clock,
     // not the test clock, formatted once a second.
-    tracing::debug!(
-        request_id,
-        target,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    if let Some((target, started)) = debug {
+        tracing::debug!(
+            request_id,
+            target,
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
+    }
     Ok(response)
 }
 
@@ -255,8 +262,8 @@ async fn route(
     peer: &Peer,
     request_id: &str,
 ) -> Response<Full<Bytes>> {
-    let path = req.uri().path().to_string();
-    if admin::is_admin_path(&path) {
+    if admin::is_admin_path(req.uri().path()) {
+        let path = req.uri().path().to_string();
         let method = req.method().clone();
         let query = req.uri().query().unwrap_or("").to_string();
         return match read_body(req).await {
