@@ -317,7 +317,8 @@ impl Line {
     }
 
     fn string(&mut self, value: &str) {
-        // No early exit, so the check runs over whole vectors of bytes.
+        // What serde_json escapes: quote, backslash, control characters. No early exit: the
+        // loop over the bytes stays free of branches.
         let plain = value.bytes().fold(true, |plain, b| {
             plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
         });
@@ -331,19 +332,33 @@ impl Line {
         }
     }
 
-    fn member(&mut self, first: bool, name: &str, value: &str) {
-        self.raw(if first { "{" } else { "," });
-        self.string(name);
-        self.raw(":");
+    /// Opens an object (`first`) or continues one, up to a member's value. Member names are
+    /// constants that need no escaping.
+    fn key(&mut self, first: bool, name: &str) {
+        self.0.reserve(name.len() + 4);
+        self.0.push(if first { b'{' } else { b',' });
+        self.0.push(b'"');
+        self.0.extend_from_slice(name.as_bytes());
+        self.0.extend_from_slice(b"\":");
+    }
+
+    fn string_member(&mut self, first: bool, name: &str, value: &str) {
+        self.key(first, name);
         self.string(value);
+    }
+
+    fn optional_string(&mut self, value: Option<&str>) {
+        match value {
+            Some(value) => self.string(value),
+            None => self.raw("null"),
+        }
     }
 }
 
 impl Record<'_> {
     fn encode(&self, line: &mut Line) {
-        line.raw(r#"{"eventVersion":"#);
-        line.string(self.event_version);
-        line.raw(r#","userIdentity":"#);
+        line.string_member(true, "eventVersion", self.event_version);
+        line.key(false, "userIdentity");
         match &self.user_identity {
             UserIdentity::Principal {
                 kind,
@@ -352,39 +367,30 @@ impl Record<'_> {
                 account_id,
                 access_key_id,
             } => {
-                line.member(true, "type", kind);
-                line.member(false, "principalId", principal_id);
-                line.member(false, "arn", arn);
-                line.member(false, "accountId", account_id);
-                line.member(false, "accessKeyId", access_key_id);
-                line.raw("}");
+                line.string_member(true, "type", kind);
+                line.string_member(false, "principalId", principal_id);
+                line.string_member(false, "arn", arn);
+                line.string_member(false, "accountId", account_id);
+                line.string_member(false, "accessKeyId", access_key_id);
             }
-            UserIdentity::Unknown { kind } => {
-                line.member(true, "type", kind);
-                line.raw("}");
-            }
+            UserIdentity::Unknown { kind } => line.string_member(true, "type", kind),
             UserIdentity::Service { invoked_by } => {
-                line.member(true, "invokedBy", invoked_by);
-                line.raw("}");
+                line.string_member(true, "invokedBy", invoked_by)
             }
         }
-        line.raw(r#","eventTime":"#);
-        line.string(&self.event_time);
-        line.raw(r#","eventSource":"#);
-        line.string(self.event_source);
-        line.raw(r#","eventName":"#);
-        line.string(self.event_name);
-        line.raw(r#","awsRegion":"#);
-        line.string(self.aws_region);
-        line.raw(r#","sourceIPAddress":"#);
-        line.string(self.source_ip_address);
-        line.raw(r#","userAgent":"#);
-        line.string(self.user_agent);
-        line.raw(r#","requestParameters":"#);
+        line.raw("}");
+        line.string_member(false, "eventTime", &self.event_time);
+        line.string_member(false, "eventSource", self.event_source);
+        line.string_member(false, "eventName", self.event_name);
+        line.string_member(false, "awsRegion", self.aws_region);
+        line.string_member(false, "sourceIPAddress", self.source_ip_address);
+        line.string_member(false, "userAgent", self.user_agent);
+        line.key(false, "requestParameters");
         match &self.request_parameters {
             Some(RequestMembers(members)) if !members.is_empty() => {
                 for (i, (name, value)) in members.iter().enumerate() {
                     line.raw(if i == 0 { "{" } else { "," });
+                    // A client's member name, so escaped like any value.
                     line.string(name);
                     line.raw(":");
                     line.raw(value.get());
@@ -394,7 +400,7 @@ impl Record<'_> {
             Some(_) => line.raw("{}"),
             None => line.raw("null"),
         }
-        line.raw(r#","responseElements":"#);
+        line.key(false, "responseElements");
         match self.response_elements {
             Some(ids) => {
                 let mut first = true;
@@ -404,7 +410,7 @@ impl Record<'_> {
                     ("VersionId", &ids.version_id),
                 ] {
                     if let Some(value) = value {
-                        line.member(first, name, value);
+                        line.string_member(first, name, value);
                         first = false;
                     }
                 }
@@ -413,38 +419,28 @@ impl Record<'_> {
             None => line.raw("null"),
         }
         if let Some(code) = self.error_code {
-            line.raw(r#","errorCode":"#);
-            line.string(code);
+            line.string_member(false, "errorCode", code);
         }
         if let Some(message) = self.error_message {
-            line.raw(r#","errorMessage":"#);
-            line.string(message);
+            line.string_member(false, "errorMessage", message);
         }
-        line.raw(r#","requestID":"#);
-        match self.request_id {
-            Some(id) => line.string(id),
-            None => line.raw("null"),
-        }
-        line.raw(r#","eventID":"#);
-        line.string(&self.event_id);
-        line.raw(if self.read_only {
-            r#","readOnly":true"#
-        } else {
-            r#","readOnly":false"#
-        });
-        line.raw(r#","eventType":"#);
-        line.string(self.event_type);
+        line.key(false, "requestID");
+        line.optional_string(self.request_id);
+        line.string_member(false, "eventID", &self.event_id);
+        line.key(false, "readOnly");
+        line.raw(if self.read_only { "true" } else { "false" });
+        line.string_member(false, "eventType", self.event_type);
+        line.key(false, "managementEvent");
         line.raw(if self.management_event {
-            r#","managementEvent":true"#
+            "true"
         } else {
-            r#","managementEvent":false"#
+            "false"
         });
-        line.raw(r#","recipientAccountId":"#);
-        line.string(self.recipient_account_id);
+        line.string_member(false, "recipientAccountId", self.recipient_account_id);
         if let Some(details) = &self.service_event_details {
-            line.raw(r#","serviceEventDetails":"#);
-            line.member(true, "SecretId", details.secret_id);
-            line.member(false, "versionId", details.version_id);
+            line.key(false, "serviceEventDetails");
+            line.string_member(true, "SecretId", details.secret_id);
+            line.string_member(false, "versionId", details.version_id);
             line.raw("}");
         }
         line.raw("}");
