@@ -80,8 +80,8 @@ pub struct ResponseIds {
 }
 
 impl ResponseIds {
-    /// The identifiers a response body shows, read back from it: what an operation's own
-    /// account must agree with (checked in debug builds, so by every in-process test).
+    /// The identifiers a response body shows, read back from it: what an operation's declared
+    /// identifiers must equal (checked in debug builds, so by every in-process test).
     pub fn read(body: &[u8]) -> ResponseIds {
         serde_json::from_slice(body).unwrap_or_default()
     }
