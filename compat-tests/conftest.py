@@ -29,8 +29,10 @@ def free_port():
 class SecretsdProcess:
     """One secretsd process on a data dir; restartable on the same dir."""
 
-    def __init__(self, data_dir, extra_args=()):
+    def __init__(self, data_dir, extra_args=(), listen_host="127.0.0.1", env=None):
         self.data_dir = str(data_dir)
+        self.listen_host = listen_host
+        self.env = env
         # The server's log goes to a file beside the data dir, not to a pipe nobody drains
         # (a full pipe would block the server).
         self.log_path = pathlib.Path(self.data_dir + ".log")
@@ -50,11 +52,12 @@ class SecretsdProcess:
         port = free_port()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir,
+                [BIN, "serve", "--listen", f"{self.listen_host}:{port}", "--data-dir", self.data_dir,
                  *([] if "--log-level" in self.extra_args else ["--log-level", "warn"]), *self.extra_args],
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
+                env=self.env,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -64,9 +67,17 @@ class SecretsdProcess:
                 if not line:  # it exited before it was ready
                     self.proc.wait(timeout=10)
                     raise RuntimeError(f"secretsd exited with {self.proc.returncode}: {self.log()}")
-                expected = f"secretsd listening on http://127.0.0.1:{port} (data: {self.data_dir})"
-                assert line.strip() == expected, line
-                self.url = f"http://127.0.0.1:{port}"
+                tls = "--tls" in self.extra_args or "--tls-cert" in self.extra_args
+                scheme = "https" if tls else "http"
+                self.url = f"{scheme}://{self.listen_host}:{port}"
+                self.trust_file = None
+                expected = f"secretsd listening on {self.url} (data: {self.data_dir}"
+                assert line.strip().startswith(expected), line
+                if tls:
+                    # ... (data: DIR; clients trust FILE)
+                    self.trust_file = line.strip().rsplit("clients trust ", 1)[1].rstrip(")")
+                else:
+                    assert line.strip() == expected + ")", line
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"secretsd exited with {self.proc.returncode}: {self.log()}")

@@ -35,7 +35,7 @@ def slow_loris(address, cut, index):
     s = socket.create_connection(address)
     s.settimeout(2)
     start = time.monotonic()
-    request = b"POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: secretsmanager.ListSecrets\r\n" + b"x-pad: " + b"a" * 10_000
+    request = b"POST / HTTP/1.1\r\nhost: localhost\r\nx-amz-target: secretsmanager.ListSecrets\r\n" + b"x-pad: " + b"a" * 10_000
     try:
         for byte in request:
             s.send(bytes([byte]))
@@ -54,7 +54,7 @@ def endless_body(address, cut, answers, index):
     """Announces a 1 MB body, sends ten bytes, then waits."""
     s = socket.create_connection(address)
     start = time.monotonic()
-    s.sendall(b"POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: secretsmanager.ListSecrets\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 1000000\r\n\r\n0123456789")
+    s.sendall(b"POST / HTTP/1.1\r\nhost: localhost\r\nx-amz-target: secretsmanager.ListSecrets\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 1000000\r\n\r\n0123456789")
     s.settimeout(CUT_OFF_WITHIN + 5)
     answer = b""
     try:
@@ -91,7 +91,7 @@ def test_hostile_clients_do_not_stop_the_server(tmp_path):
         s.settimeout(10)
         headers = b"".join(b"x-h%d: v\r\n" % i for i in range(10_000))
         try:
-            s.sendall(b"POST / HTTP/1.1\r\nhost: x\r\n" + headers + b"\r\n")
+            s.sendall(b"POST / HTTP/1.1\r\nhost: localhost\r\n" + headers + b"\r\n")
         except OSError:
             pass
         try:
@@ -104,7 +104,7 @@ def test_hostile_clients_do_not_stop_the_server(tmp_path):
         # A 100 MB body: answered 413 long before it is all sent.
         s = socket.create_connection(address)
         s.settimeout(10)
-        s.sendall(b"POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: secretsmanager.ListSecrets\r\ncontent-length: 104857600\r\n\r\n")
+        s.sendall(b"POST / HTTP/1.1\r\nhost: localhost\r\nx-amz-target: secretsmanager.ListSecrets\r\ncontent-length: 104857600\r\n\r\n")
         sent, chunk = 0, b"x" * 65536
         answer = b""
         try:

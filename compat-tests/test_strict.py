@@ -78,11 +78,21 @@ policies = ['{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action"
 """
 
 
+ADMIN_TOKEN = "strict-suite-admin-token-01"
+
+
+def admin_request(url):
+    """Strict mode's admin endpoints need the admin token, from loopback too."""
+    return urllib.request.Request(url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+
+
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory):
     d = tmp_path_factory.mktemp("strict")
     (d / "secretsd.toml").write_text(CONFIG)
-    proc = SecretsdProcess(d / "data", ["--config", str(d / "secretsd.toml"), "--auth", "strict"]).start()
+    (d / "admin.token").write_text(ADMIN_TOKEN + "\n")
+    proc = SecretsdProcess(d / "data", ["--config", str(d / "secretsd.toml"), "--auth", "strict",
+                                        "--admin-token-file", str(d / "admin.token")]).start()
     yield proc
     proc.stop()
 
@@ -121,7 +131,7 @@ def test_the_audit_trail_names_the_principal(strict):
     app.list_secrets()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        records = json.loads(urllib.request.urlopen(strict.url + "/_secretsd/audit?since=0").read())["Records"]
+        records = json.loads(urllib.request.urlopen(admin_request(strict.url + "/_secretsd/audit?since=0")).read())["Records"]
         mine = [r for r in records if r["userIdentity"].get("arn") == "arn:aws:iam::111111111111:user/app"]
         if mine:
             break
@@ -193,7 +203,7 @@ def test_a_resource_policy_grants_access_within_the_account(strict):
     assert denied(admin.get_secret_value, SecretId="shared/config").endswith("with an explicit deny in a resource-based policy")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        records = json.loads(urllib.request.urlopen(strict.url + "/_secretsd/audit?since=0").read())["Records"]
+        records = json.loads(urllib.request.urlopen(admin_request(strict.url + "/_secretsd/audit?since=0")).read())["Records"]
         refusals = [r for r in records if r.get("errorCode") == "AccessDeniedException"]
         if refusals:
             break

@@ -131,7 +131,7 @@ def test_oversized_body_is_413(server):
     host, port = server.url.split("//")[1].split(":")
     with socket.create_connection((host, int(port)), timeout=10) as s:
         s.sendall(
-            b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n"
+            b"POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-amz-json-1.1\r\n"
             b"x-amz-target: secretsmanager.CreateSecret\r\n"
             b"authorization: AWS4-HMAC-SHA256 Credential=AKIAFAKE/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\n"
             b"x-amz-date: 20260101T000000Z\r\n"

@@ -1,5 +1,6 @@
-//! Admin endpoints for people and test harnesses, outside the AWS API (no SigV4; the server
-//! listens on loopback by default):
+//! Admin endpoints for people and test harnesses, outside the AWS API (no SigV4). Every one
+//! but the health check needs the admin token in strict mode or from beyond loopback
+//! (`server::door`):
 //! - `GET  /_secretsd/health` → `{"status":"ok","version":"…"}`
 //! - `POST /_secretsd/reset` (and moto's `POST /moto-api/reset`) → wipes every secret and puts
 //!   the clock back to system time
@@ -16,6 +17,9 @@ use http_body_util::Full;
 use hyper::{Method, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
+
+/// The one admin endpoint anyone may call: it tells nothing but status and version.
+pub const HEALTH_PATH: &str = "/_secretsd/health";
 
 pub fn is_admin_path(path: &str) -> bool {
     path.starts_with("/_secretsd/") || path.starts_with("/moto-api/")
@@ -42,7 +46,7 @@ pub async fn handle(
     body: &[u8],
 ) -> Response<Full<Bytes>> {
     let result = match (method, path) {
-        (&Method::GET, "/_secretsd/health") => Ok(json!({
+        (&Method::GET, HEALTH_PATH) => Ok(json!({
             "status": "ok",
             "version": env!("CARGO_PKG_VERSION"),
         })),

@@ -2,6 +2,8 @@
 //! environment variables (clap merges those two), the TOML file named by `--config`, defaults.
 
 use crate::auth::credentials::{AuthMode, Principal, PrincipalCredential};
+use crate::server::door::{AdminToken, AllowedHosts, AllowedOrigins};
+use crate::server::tls::TlsSetting;
 use crate::store::crypto::{self, MasterKey};
 use crate::store::Location;
 use serde::Deserialize;
@@ -32,6 +34,14 @@ pub struct Config {
     pub principals: Vec<PrincipalCredential>,
     /// Extra CA certificates (PEM) the built-in rotators trust for TLS database logins.
     pub rotation_ca_file: Option<PathBuf>,
+    /// `Host` names answered besides localhost, loopback and the listening address.
+    pub allowed_hosts: AllowedHosts,
+    /// Web origins whose pages may call the server (CORS).
+    pub allowed_origins: AllowedOrigins,
+    /// What the admin endpoints take as `Authorization: Bearer …` where they need it.
+    pub admin_token: Option<AdminToken>,
+    /// HTTPS instead of HTTP on the listener.
+    pub tls: Option<TlsSetting>,
 }
 
 /// `[[principals]]` as written in the file.
@@ -287,6 +297,10 @@ impl Default for Config {
             principals: Vec::new(),
             functions: BTreeMap::new(),
             rotation_ca_file: None,
+            allowed_hosts: AllowedHosts::default(),
+            allowed_origins: AllowedOrigins::default(),
+            admin_token: None,
+            tls: None,
         }
     }
 }
@@ -314,6 +328,13 @@ struct FileConfig {
     log_level: Option<String>,
     audit: Option<AuditLevel>,
     rotation_ca_file: Option<PathBuf>,
+    allowed_hosts: Option<Vec<String>>,
+    allowed_origins: Option<Vec<String>>,
+    admin_token: Option<String>,
+    admin_token_file: Option<PathBuf>,
+    tls: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     #[serde(default)]
     principals: Vec<PrincipalFile>,
     #[serde(default)]
@@ -332,6 +353,15 @@ pub struct Overrides {
     pub master_key: Option<String>,
     pub auth: Option<AuthMode>,
     pub rotation_ca_file: Option<PathBuf>,
+    /// Replace the file's lists when not empty.
+    pub allowed_hosts: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub admin_token: Option<String>,
+    pub admin_token_file: Option<PathBuf>,
+    /// `self-signed`.
+    pub tls: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -404,9 +434,28 @@ impl Config {
             std::fs::metadata(path)
                 .map_err(|e| format!("cannot read rotation_ca_file {}: {e}", path.display()))?;
         }
+        let allowed_hosts =
+            AllowedHosts::parse(&non_empty_or(overrides.allowed_hosts, file.allowed_hosts))?;
+        let allowed_origins = AllowedOrigins::parse(&non_empty_or(
+            overrides.allowed_origins,
+            file.allowed_origins,
+        ))?;
+        let admin_token = admin_token(
+            overrides.admin_token.or(file.admin_token),
+            overrides.admin_token_file.or(file.admin_token_file),
+        )?;
+        let tls = tls_setting(
+            overrides.tls.or(file.tls),
+            overrides.tls_cert.or(file.tls_cert),
+            overrides.tls_key.or(file.tls_key),
+        )?;
         Ok(Config {
             listen,
             storage,
+            allowed_hosts,
+            allowed_origins,
+            admin_token,
+            tls,
             account,
             auth: overrides.auth.or(file.auth).unwrap_or_default(),
             master_key,
@@ -419,6 +468,48 @@ impl Config {
             principals,
             rotation_ca_file,
         })
+    }
+}
+
+fn non_empty_or(flags: Vec<String>, file: Option<Vec<String>>) -> Vec<String> {
+    if flags.is_empty() {
+        file.unwrap_or_default()
+    } else {
+        flags
+    }
+}
+
+/// The admin token, given itself or as a file that holds it (a secret is better kept out of
+/// process listings and shell history).
+fn admin_token(token: Option<String>, file: Option<PathBuf>) -> Result<Option<AdminToken>, String> {
+    let text = match (token, file) {
+        (Some(_), Some(_)) => {
+            return Err("give the admin token or an admin token file, not both".to_string())
+        }
+        (Some(token), None) => token,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read the admin token file {}: {e}", path.display()))?,
+        (None, None) => return Ok(None),
+    };
+    AdminToken::new(&text).map(Some)
+}
+
+fn tls_setting(
+    mode: Option<String>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> Result<Option<TlsSetting>, String> {
+    match (mode.as_deref(), cert, key) {
+        (None, None, None) => Ok(None),
+        (Some("self-signed"), None, None) => Ok(Some(TlsSetting::SelfSigned)),
+        (None, Some(cert), Some(key)) => Ok(Some(TlsSetting::Files { cert, key })),
+        (Some("self-signed"), ..) => {
+            Err("give --tls self-signed or --tls-cert with --tls-key, not both".to_string())
+        }
+        (Some(other), ..) => Err(format!(
+            "bad tls '{other}': the one mode is self-signed (or give --tls-cert and --tls-key)"
+        )),
+        (None, ..) => Err("--tls-cert and --tls-key go together".to_string()),
     }
 }
 

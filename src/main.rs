@@ -52,6 +52,36 @@ struct ServeArgs {
     /// system's
     #[arg(long, env = "SECRETSD_ROTATION_CA_FILE")]
     rotation_ca_file: Option<PathBuf>,
+    /// A Host name to answer besides localhost, loopback and the listening address (repeat it;
+    /// .example.com for a domain and its subdomains; * for any)
+    #[arg(
+        long = "allowed-host",
+        env = "SECRETSD_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    allowed_hosts: Vec<String>,
+    /// A web origin whose pages may call the API, e.g. http://localhost:3000 (repeat it)
+    #[arg(
+        long = "allowed-origin",
+        env = "SECRETSD_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    allowed_origins: Vec<String>,
+    /// The admin endpoints' token (Authorization: Bearer …), at least 16 characters
+    #[arg(long, env = "SECRETSD_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// A file that holds the admin token
+    #[arg(long, env = "SECRETSD_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// Serve HTTPS with a certificate made in the data dir (tls/ca.pem is what clients trust)
+    #[arg(long, env = "SECRETSD_TLS", value_parser = ["self-signed"])]
+    tls: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM)
+    #[arg(long, env = "SECRETSD_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert
+    #[arg(long, env = "SECRETSD_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// mimalloc rather than glibc's malloc: a request allocates and frees many small buffers across
@@ -81,6 +111,13 @@ fn main() -> ExitCode {
             }
         }),
         rotation_ca_file: args.rotation_ca_file,
+        allowed_hosts: args.allowed_hosts,
+        allowed_origins: args.allowed_origins,
+        admin_token: args.admin_token,
+        admin_token_file: args.admin_token_file,
+        tls: args.tls,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
     };
     let config = match Config::resolve(overrides) {
         Ok(config) => config,
@@ -101,12 +138,20 @@ fn main() -> ExitCode {
 
 async fn serve(config: Config) -> ExitCode {
     let location = describe_location(&config.storage);
+    let exposure = secretsd::server::exposure_warnings(&config);
     let server = match Server::start(config).await {
         Ok(server) => server,
         Err(e) => return fail(&e),
     };
+    for warning in exposure {
+        eprintln!("secretsd: warning: {warning}");
+    }
+    let tls = match server.trust_file() {
+        Some(file) => format!("; clients trust {}", file.display()),
+        None => String::new(),
+    };
     println!(
-        "secretsd listening on {} (data: {location})",
+        "secretsd listening on {} (data: {location}{tls})",
         server.endpoint_url()
     );
     server.serving();

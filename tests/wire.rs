@@ -203,7 +203,7 @@ async fn oversized_body_is_refused_with_413() {
     // Announce 2 MiB but send only the start: the server answers from the length alone, without
     // reading (or waiting for) the rest, and closes the connection. A client that kept writing
     // could see that close as a broken pipe, so this one stops and reads.
-    let mut head = String::from("POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: secretsmanager.CreateSecret\r\n");
+    let mut head = String::from("POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: secretsmanager.CreateSecret\r\n");
     for (name, value) in unverified_auth() {
         head.push_str(&format!("{name}: {value}\r\n"));
     }

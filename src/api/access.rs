@@ -135,8 +135,10 @@ fn context(ctx: &Ctx, caller: &Caller, facts: &RequestFacts, secret: Option<&Sec
         vec![now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
     );
     context.set("aws:EpochTime", vec![now.timestamp().to_string()]);
-    // secretsd speaks plain HTTP.
-    context.set("aws:SecureTransport", vec!["false".to_string()]);
+    context.set(
+        "aws:SecureTransport",
+        vec![caller.secure_transport.to_string()],
+    );
     if let Some(ip) = caller.source_ip {
         context.set("aws:SourceIp", vec![ip.to_string()]);
     }

@@ -49,6 +49,8 @@ pub struct Ctx {
     /// Trusted roots for the built-in rotators' TLS logins, loaded on first use.
     pub rotation_tls: crate::rotation::builtin::RotationTls,
     pub endpoint: OnceLock<String>,
+    /// The certificate file a client of `endpoint` must trust, when it is HTTPS.
+    pub endpoint_ca: OnceLock<std::path::PathBuf>,
 }
 
 /// An operation's answer: the response body, and what the audit trail keeps of it.

@@ -22,6 +22,8 @@ pub struct Caller {
     pub principal: Option<std::sync::Arc<credentials::Principal>>,
     /// Where the request came from (`aws:SourceIp`).
     pub source_ip: Option<std::net::IpAddr>,
+    /// Whether it came over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
     /// What the current request asks, set per call for configured principals.
     pub facts: Option<std::sync::Arc<crate::api::access::RequestFacts>>,
 }
@@ -39,6 +41,7 @@ impl Caller {
             access_key_id: String::new(),
             principal: None,
             source_ip: None,
+            secure_transport: false,
             facts: None,
         }
     }
@@ -98,6 +101,7 @@ pub fn authenticate<H: sigv4::Header>(
         access_key_id: auth.access_key_id.to_string(),
         principal,
         source_ip: None,
+        secure_transport: false,
         facts: None,
     })
 }

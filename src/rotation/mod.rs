@@ -395,6 +395,13 @@ fn environment(ctx: &Ctx, secret: &Secret, token: &str) -> Vec<(String, String)>
         ("ROTATION_TOKEN", token.to_string()),
     ]
     .into_iter()
+    .chain(
+        // Over TLS the function's SDK must trust the server's certificate.
+        ctx.endpoint_ca.get().into_iter().flat_map(|ca| {
+            let ca = ca.display().to_string();
+            [("AWS_CA_BUNDLE", ca.clone()), ("NODE_EXTRA_CA_CERTS", ca)]
+        }),
+    )
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }

@@ -1,5 +1,8 @@
-//! The HTTP server: accept loop, limits, timeouts, graceful shutdown, request ids, and routing
-//! between the admin endpoints and the Secrets Manager API.
+//! The HTTP server: accept loop (plain or TLS), the door (`door`), limits, timeouts, graceful
+//! shutdown, request ids, and routing between the admin endpoints and the Secrets Manager API.
+
+pub mod door;
+pub mod tls;
 
 use crate::admin;
 use crate::api::{self, Ctx};
@@ -12,6 +15,7 @@ use crate::protocol::{self, Operation};
 use crate::rotation::{self, RotationHandle};
 use crate::store::{Location, Store};
 use bytes::Bytes;
+use door::{Connection, DoorPolicy, Verdict};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
@@ -26,6 +30,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use tls::Tls;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -48,6 +54,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 /// A running secretsd. Dropping it does not stop it: call `shutdown`.
 pub struct Server {
     addr: SocketAddr,
+    /// The certificate file clients trust, when serving HTTPS.
+    trust_file: Option<std::path::PathBuf>,
     ctx: Arc<Ctx>,
     stop: watch::Sender<bool>,
     accept_loop: JoinHandle<()>,
@@ -70,6 +78,22 @@ impl Server {
             Location::Dir(dir) => Some(dir.clone()),
             Location::InMemory => None,
         };
+        let tls = match &config.tls {
+            Some(setting) => {
+                let names = tls::certificate_names(
+                    config.listen,
+                    config.allowed_hosts.names().map(str::to_string),
+                );
+                Some(Tls::load(setting, audit_dir.as_deref(), &names)?)
+            }
+            None => None,
+        };
+        let door = Arc::new(DoorPolicy {
+            allowed_hosts: config.allowed_hosts.clone(),
+            allowed_origins: config.allowed_origins.clone(),
+            admin_token: config.admin_token.clone(),
+            admin_always_needs_token: config.auth == crate::auth::credentials::AuthMode::Strict,
+        });
         let ctx = Arc::new(Ctx {
             store,
             audit: crate::audit::Audit::start(audit_dir, config.audit)?,
@@ -83,10 +107,28 @@ impl Server {
                 config.rotation_ca_file.clone(),
             ),
             endpoint: OnceLock::new(),
+            endpoint_ca: OnceLock::new(),
         });
-        let _ = ctx.endpoint.set(format!("http://{addr}"));
+        // Rotation functions call back over loopback, which the door always answers.
+        let callback = match addr.ip() {
+            ip if !ip.is_unspecified() => addr,
+            IpAddr::V4(_) => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+            IpAddr::V6(_) => SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port())),
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let _ = ctx.endpoint.set(format!("{scheme}://{callback}"));
+        let trust_file = tls.as_ref().map(|t| t.trust_file.clone());
+        if let Some(file) = &trust_file {
+            let _ = ctx.endpoint_ca.set(file.clone());
+        }
         let (stop, stopped) = watch::channel(false);
-        let accept_loop = tokio::spawn(accept_loop(listener, ctx.clone(), stopped.clone()));
+        let accept_loop = tokio::spawn(accept_loop(
+            listener,
+            tls.map(|t| t.acceptor),
+            door,
+            ctx.clone(),
+            stopped.clone(),
+        ));
         let sweeper = tokio::spawn(sweep_deletions(ctx.clone(), stopped.clone()));
         let rotator = tokio::spawn(rotation::run_worker(
             ctx.clone(),
@@ -95,6 +137,7 @@ impl Server {
         ));
         Ok(Server {
             addr,
+            trust_file,
             ctx,
             stop,
             accept_loop,
@@ -117,9 +160,19 @@ impl Server {
         self.ctx.store.serving();
     }
 
-    /// `http://127.0.0.1:PORT`, ready for an SDK's endpoint URL.
+    /// `http://127.0.0.1:PORT` (`https://` over TLS), ready for an SDK's endpoint URL.
     pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.trust_file.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Over TLS, the certificate file a client trusts (the CA of a self-signed setup).
+    pub fn trust_file(&self) -> Option<&std::path::Path> {
+        self.trust_file.as_deref()
     }
 
     /// The server's clock, which tests may move.
@@ -136,6 +189,46 @@ impl Server {
     }
 }
 
+/// What a server started with `config` lets in beyond this machine, said at start-up.
+pub fn exposure_warnings(config: &Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let ip = config.listen.ip();
+    if !ip.to_canonical().is_loopback() {
+        let mut hosts = vec![
+            "localhost".to_string(),
+            "loopback addresses".to_string(),
+            "the address a client connects to".to_string(),
+        ];
+        hosts.extend(config.allowed_hosts.names().map(str::to_string));
+        let hosts = if config.allowed_hosts.allows_any() {
+            "any Host (--allowed-host *: no DNS-rebinding defence)".to_string()
+        } else {
+            format!("Host {} (add names with --allowed-host)", hosts.join(", "))
+        };
+        warnings.push(format!(
+            "listening on {} beyond loopback: answering {hosts}",
+            config.listen
+        ));
+        if config.auth == crate::auth::credentials::AuthMode::Open {
+            warnings.push("open mode beyond loopback: anyone who reaches this port can read and change every secret with any credentials; use --auth strict with configured principals".to_string());
+        }
+        if config.admin_token.is_none() {
+            warnings.push("no admin token: the admin endpoints refuse every client beyond loopback (set SECRETSD_ADMIN_TOKEN)".to_string());
+        }
+        if config.tls.is_none() {
+            warnings.push("plain HTTP beyond loopback: requests and secret values cross the network unencrypted (use --tls self-signed or --tls-cert/--tls-key)".to_string());
+        }
+    } else if config.auth == crate::auth::credentials::AuthMode::Strict
+        && config.admin_token.is_none()
+    {
+        warnings.push("strict mode without an admin token: the admin endpoints but the health check refuse every request (set SECRETSD_ADMIN_TOKEN)".to_string());
+    }
+    if ip.to_canonical().is_loopback() && config.allowed_hosts.allows_any() {
+        warnings.push("--allowed-host *: any Host is answered, so web pages on DNS-rebinding names can reach this server".to_string());
+    }
+    warnings
+}
+
 /// Where a server keeps its data, for the ready line.
 pub fn describe_location(location: &Location) -> String {
     match location {
@@ -144,8 +237,14 @@ pub fn describe_location(location: &Location) -> String {
     }
 }
 
-async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
-    let graceful = GracefulShutdown::new();
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    door: Arc<DoorPolicy>,
+    ctx: Arc<Ctx>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let graceful = Arc::new(GracefulShutdown::new());
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -153,6 +252,7 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stopped: watch::R
         .max_headers(MAX_HEADERS)
         .max_buf_size(64 * 1024)
         .writev(false);
+    let builder = Arc::new(builder);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -166,27 +266,62 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stopped: watch::R
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let ctx = ctx.clone();
-                let peer = Arc::new(Peer::new(peer));
-                let service = service_fn(move |req| handle(ctx.clone(), req, peer.clone()));
-                let connection = builder.serve_connection(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                let local_ip = stream.local_addr().map_or(peer.ip(), |a| a.ip());
+                let peer = Peer::new(peer, local_ip, tls.is_some());
+                let served = Served { ctx: ctx.clone(), door: door.clone(), peer: Arc::new(peer) };
+                match &tls {
+                    None => serve_connection(stream, served, &builder, &graceful),
+                    Some(acceptor) => {
+                        // The handshake runs in the connection's own task, under the same
+                        // limit as a request's headers, so a slow client holds up no one else.
+                        let handshake = acceptor.accept(stream);
+                        let (builder, graceful) = (builder.clone(), graceful.clone());
+                        tokio::spawn(async move {
+                            match tokio::time::timeout(HEADER_TIMEOUT, handshake).await {
+                                Ok(Ok(stream)) => serve_connection(stream, served, &builder, &graceful),
+                                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                                Err(_) => tracing::debug!("TLS handshake timed out"),
+                            }
+                        });
                     }
-                });
+                }
             }
             _ = stopped.changed() => break,
         }
     }
     drop(listener);
+    let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| GracefulShutdown::new());
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("requests still in flight after the shutdown grace period");
     }
+}
+
+/// What every request on one connection shares.
+#[derive(Clone)]
+struct Served {
+    ctx: Arc<Ctx>,
+    door: Arc<DoorPolicy>,
+    peer: Arc<Peer>,
+}
+
+fn serve_connection<S>(
+    stream: S,
+    served: Served,
+    builder: &http1::Builder,
+    graceful: &GracefulShutdown,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(served.clone(), req));
+    let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+    });
 }
 
 async fn sweep_deletions(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
@@ -207,23 +342,29 @@ async fn sweep_deletions(ctx: Arc<Ctx>, mut stopped: watch::Receiver<bool>) {
 struct Peer {
     ip: IpAddr,
     ip_text: String,
+    connection: Connection,
 }
 
 impl Peer {
-    fn new(addr: SocketAddr) -> Self {
+    fn new(addr: SocketAddr, local_ip: IpAddr, secure: bool) -> Self {
         Peer {
             ip: addr.ip(),
             ip_text: addr.ip().to_string(),
+            connection: Connection {
+                local_ip,
+                peer_is_loopback: addr.ip().to_canonical().is_loopback(),
+                secure,
+            },
         }
     }
 }
 
 /// One request in, one response out; never an `Err`, never a panic on client input.
 async fn handle(
-    ctx: Arc<Ctx>,
+    served: Served,
     req: Request<Incoming>,
-    peer: Arc<Peer>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let Served { ctx, door, peer } = served;
     // Formatted on the stack: the id goes into the response header and the audit record.
     let mut id_text = uuid::Uuid::encode_buffer();
     let request_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_text);
@@ -237,7 +378,20 @@ async fn handle(
             .to_string();
         (target, Instant::now())
     });
-    let mut response = route(&ctx, req, &peer, request_id).await;
+    let mut response = match door.check(req.method(), req.headers(), &peer.connection) {
+        Verdict::Serve { cors } => {
+            let mut response = route(&ctx, &door, req, &peer, request_id).await;
+            if let Some(origin) = cors {
+                door::add_cors_headers(&mut response, origin);
+            }
+            response
+        }
+        Verdict::Preflight(response) => response,
+        Verdict::Refuse(refusal) => {
+            tracing::info!(peer = %peer.ip_text, reason = ?refusal, "request refused at the door");
+            refused(&refusal)
+        }
+    };
     let headers = response.headers_mut();
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", id);
@@ -256,13 +410,28 @@ async fn handle(
     Ok(response)
 }
 
+/// A door's refusal in the API's error shape, so SDKs and people read the reason.
+fn refused(refusal: &door::Refusal) -> Response<Full<Bytes>> {
+    let mut response =
+        protocol::error_response(&ApiError::new(ErrorCode::AccessDenied, refusal.message()));
+    *response.status_mut() = hyper::StatusCode::FORBIDDEN;
+    response
+}
+
 async fn route(
     ctx: &Ctx,
+    door: &DoorPolicy,
     req: Request<Incoming>,
     peer: &Peer,
     request_id: &str,
 ) -> Response<Full<Bytes>> {
     if admin::is_admin_path(req.uri().path()) {
+        let open = req.method() == Method::GET && req.uri().path() == admin::HEALTH_PATH;
+        if !open {
+            if let Err(refusal) = door.check_admin(req.headers(), &peer.connection) {
+                return refused(&refusal);
+            }
+        }
         let path = req.uri().path().to_string();
         let method = req.method().clone();
         let query = req.uri().query().unwrap_or("").to_string();
@@ -351,6 +520,7 @@ async fn api_request(
     let caller =
         auth::authenticate(&ctx.credentials, &signed, chrono::Utc::now()).map(|c| auth::Caller {
             source_ip: Some(peer.ip),
+            secure_transport: peer.connection.secure,
             ..c
         });
     let header = |name: &str| {
