@@ -696,6 +696,67 @@ policies = ['{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","
     }
 
     #[test]
+    fn the_door_and_tls_settings_come_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("admin.token");
+        std::fs::write(&token_file, "a-token-from-a-file-0001\n").unwrap();
+        let config = with_file(&format!(
+            "allowed_hosts = [\"secretsd.internal\"]\nallowed_origins = [\"http://localhost:3000\"]\nadmin_token_file = {:?}\ntls = \"self-signed\"\n",
+            token_file
+        ))
+        .unwrap();
+        assert_eq!(
+            config.allowed_hosts.names().collect::<Vec<_>>(),
+            ["secretsd.internal"]
+        );
+        assert!(!config.allowed_origins.is_empty());
+        assert_eq!(
+            config.admin_token,
+            Some(AdminToken::new("a-token-from-a-file-0001").unwrap())
+        );
+        assert_eq!(config.tls, Some(TlsSetting::SelfSigned));
+        // Flags replace the file's lists.
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "allowed_hosts = [\"from-file\"]\n").unwrap();
+        let config = Config::resolve(Overrides {
+            config_file: Some(path),
+            allowed_hosts: vec!["from-flag".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            config.allowed_hosts.names().collect::<Vec<_>>(),
+            ["from-flag"]
+        );
+        let err = |overrides: Overrides| Config::resolve(overrides).unwrap_err();
+        assert_eq!(
+            err(Overrides {
+                admin_token: Some("a-long-enough-token-1".into()),
+                admin_token_file: Some(token_file.clone()),
+                ..Default::default()
+            }),
+            "give the admin token or an admin token file, not both"
+        );
+        assert_eq!(
+            err(Overrides {
+                tls_cert: Some("c.pem".into()),
+                ..Default::default()
+            }),
+            "--tls-cert and --tls-key go together"
+        );
+        assert!(err(Overrides {
+            tls: Some("acme".into()),
+            ..Default::default()
+        })
+        .starts_with("bad tls 'acme'"));
+        assert!(err(Overrides {
+            allowed_origins: vec!["localhost:3000".into()],
+            ..Default::default()
+        })
+        .starts_with("bad allowed origin 'localhost:3000'"));
+    }
+
+    #[test]
     fn bad_inputs_are_one_line_errors() {
         assert!(with_file("lisen = 1")
             .unwrap_err()
