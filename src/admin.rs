@@ -9,7 +9,8 @@
 //! - `GET  /_secretsd/rotations?secret=<ARN>` → rotation configuration, job, attempts, events
 //! - `GET  /_secretsd/audit?since=<time>&limit=N` → audit records (CloudTrail's shape)
 
-use crate::api::{self, Ctx};
+use crate::api;
+use crate::app::Ctx;
 use crate::error::ApiError;
 use crate::protocol;
 use bytes::Bytes;

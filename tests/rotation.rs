@@ -5,7 +5,7 @@ mod common;
 
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use common::*;
-use secretsd::config::{FunctionConfig, FunctionKind};
+use secretsd::rotation::function::{FunctionConfig, FunctionKind};
 use secretsd::{Config, Server};
 
 const FAILING: &str = "arn:aws:lambda:us-east-1:000000000000:function:always-fails";

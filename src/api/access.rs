@@ -7,15 +7,45 @@
 //! (`RequestFacts`); the shared lookup in `api/mod.rs` then authorizes against the secret it
 //! found, so every operation that names a secret is checked the same way.
 
-use super::Ctx;
+use crate::app::Ctx;
 use crate::auth::policy::{self, Context, Decision, LazyContext, Request};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
 use crate::model::secret::{Secret, DEFAULT_KMS_KEY};
 use crate::protocol::Operation;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::ops::Deref;
+
+/// One call of an operation: who makes it and, for a configured principal whose policies are
+/// evaluated, what it asks. Operations read the caller's fields through it.
+pub struct Call<'a> {
+    pub caller: &'a Caller,
+    pub facts: Option<RequestFacts>,
+}
+
+impl<'a> Call<'a> {
+    /// A call whose caller no policy restricts.
+    pub fn new(caller: &'a Caller) -> Call<'a> {
+        Call {
+            caller,
+            facts: None,
+        }
+    }
+
+    pub fn with_facts(caller: &'a Caller, facts: RequestFacts) -> Call<'a> {
+        Call {
+            caller,
+            facts: Some(facts),
+        }
+    }
+}
+
+impl Deref for Call<'_> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        self.caller
+    }
+}
 
 /// What a request asks, for policy evaluation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -166,11 +196,11 @@ fn context(ctx: &Ctx, caller: &Caller, facts: &RequestFacts, secret: Option<&Sec
 /// AWS answers a denial before it says whether the secret exists.
 pub fn authorize(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     secret: Option<&Secret>,
     resource_as_given: &str,
 ) -> Result<(), ApiError> {
-    let (Some(principal), Some(facts)) = (caller.principal.as_deref(), caller.facts.as_deref())
+    let (Some(principal), Some(facts)) = (caller.principal.as_deref(), caller.facts.as_ref())
     else {
         return Ok(());
     };
@@ -224,60 +254,4 @@ fn check_kms_key(principal_account: &str, secret: &Secret) -> Result<(), ApiErro
         ));
     }
     Ok(())
-}
-
-/// Resource policies as parsed JSON, by their text: a secret's policy is stored as the client
-/// sent it, and parsing it on every request was a tenth of a strict-mode call's CPU.
-#[derive(Default)]
-pub struct ResourcePolicies(std::sync::Mutex<HashMap<String, Arc<Value>>>);
-
-/// Distinct policies kept; past this the cache starts over.
-const CACHED_POLICIES: usize = 1024;
-
-impl ResourcePolicies {
-    /// The policy `text` parsed, or `None` if it is not JSON (it was validated when stored).
-    pub fn parsed(&self, text: &str) -> Option<Arc<Value>> {
-        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(policy) = cache.get(text) {
-            return Some(policy.clone());
-        }
-        let policy = Arc::new(serde_json::from_str::<Value>(text).ok()?);
-        if cache.len() == CACHED_POLICIES {
-            cache.clear();
-        }
-        cache.insert(text.to_string(), policy.clone());
-        Some(policy)
-    }
-}
-
-/// Each configured principal's identity policies cut down to the statements an action can use,
-/// by access key and action (a key's principal is fixed for the server's life). Matching every
-/// statement's actions on every request was most of the policy time of a strict-mode call with
-/// a 20-statement policy.
-#[derive(Default)]
-pub struct IdentityPolicies(std::sync::Mutex<HashMap<String, PoliciesByAction>>);
-
-type PoliciesByAction = HashMap<String, Arc<[Value]>>;
-
-impl IdentityPolicies {
-    pub fn for_action(
-        &self,
-        access_key_id: &str,
-        policies: &[Value],
-        action: &str,
-    ) -> Arc<[Value]> {
-        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(cut) = cache
-            .get(access_key_id)
-            .and_then(|by_action| by_action.get(action))
-        {
-            return cut.clone();
-        }
-        let cut: Arc<[Value]> = Arc::new([policy::statements_for_action(policies, action)]);
-        cache
-            .entry(access_key_id.to_string())
-            .or_default()
-            .insert(action.to_string(), cut.clone());
-        cut
-    }
 }

@@ -2,10 +2,10 @@
 //! ordered index starting at the previous page's last secret, so its cost does not grow with the
 //! secrets before it, and secrets added or deleted meanwhile never shift the pages.
 
+use super::access::Call;
+use super::output::Identified;
 use super::secrets::{metadata, stages_map, SecretMetadata};
-use super::Ctx;
-use super::Identified;
-use crate::auth::Caller;
+use crate::app::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::filter::{self, Filter, FilterKey};
 use crate::model::secret::Secret;
@@ -195,7 +195,7 @@ const SCAN_BUDGET: usize = 1000;
 #[allow(clippy::too_many_arguments)]
 fn read_page(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     filters: &[Filter],
     sort: SortBy,
     descending: bool,
@@ -316,7 +316,7 @@ fn name_prefixes(filters: &[Filter]) -> Option<Vec<String>> {
 /// BatchGetSecretValue's filtered mode: secrets in creation order, not scheduled for deletion.
 pub(crate) fn filtered_page(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     filters: &[Filter],
     next_token: Option<&str>,
     page_size: usize,
@@ -340,7 +340,7 @@ pub(crate) fn filtered_page(
 
 pub async fn list_secrets(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: ListSecretsInput,
 ) -> ApiResult<ListSecretsOutput> {
     let mut c = Constraints::new();

@@ -8,7 +8,7 @@
 //! `POST /_secretsd/managed-secrets` with the database it belongs to.
 
 use super::secrets::{commit_with_value, SecretRefOutput};
-use super::Ctx;
+use crate::app::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::model::arn::{self, SecretKey};
 use crate::model::schedule;
@@ -19,41 +19,6 @@ use serde::Deserialize;
 /// Services whose secrets secretsd can own and rotate.
 const SERVICES: [&str; 1] = ["rds"];
 const ENGINES: [&str; 3] = ["postgres", "mysql", "mariadb"];
-
-/// Refuses a client's change to a secret another service owns. AWS documents the cause
-/// ("the secret is managed by another service, and you must use that service to update it")
-/// but no exact text that we could verify; this message says the same.
-pub fn forbid_owned(secret: &Secret) -> ApiResult<()> {
-    match &secret.owned_by {
-        Some(owner) => Err(ApiError::invalid_request(format!(
-            "You can't modify secret {} because it's managed by {}. Use {} to update it.",
-            secret.name, owner.service, owner.service
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// Like `forbid_owned`, but lets secretsd's own rotator write the rotation's versions and labels.
-pub fn forbid_owned_unless_rotating(
-    caller: &crate::auth::Caller,
-    secret: &Secret,
-) -> ApiResult<()> {
-    if caller.is_rotation_service() {
-        return Ok(());
-    }
-    forbid_owned(secret)
-}
-
-/// RotateSecret on an owned secret: the service rotates it, so no function may be named.
-pub fn check_rotation_function(secret: &Secret, lambda_arn: Option<&str>) -> ApiResult<()> {
-    match (&secret.owned_by, lambda_arn) {
-        (Some(owner), Some(arn)) if !arn.is_empty() => Err(ApiError::invalid_parameter(format!(
-            "You can't specify a rotation function for a secret managed by {}: {} rotates it. Omit RotationLambdaARN.",
-            owner.service, owner.service
-        ))),
-        _ => Ok(()),
-    }
-}
 
 /// The admin request that registers a database's master login as an owned secret.
 #[derive(Debug, Deserialize)]

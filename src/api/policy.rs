@@ -2,10 +2,11 @@
 //! ListResourcePolicies. Policies are stored and validated here; enforcing them is the
 //! access-control work's.
 
-use super::Identified;
-use super::{begin_active, begin_existing, check_secret_id, load, Ctx};
+use super::access::Call;
+use super::lookup::{begin_active, begin_existing, check_secret_id, load};
+use super::output::Identified;
+use crate::app::{commit, Ctx};
 use crate::audit::ResponseIds;
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::policy;
 use crate::model::validate::Constraints;
@@ -89,7 +90,7 @@ fn grants_public_access(policy: &serde_json::Value, resource: &str) -> bool {
 
 pub async fn put_resource_policy(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: PutResourcePolicyInput,
 ) -> ApiResult<PolicyOutput> {
     let mut c = Constraints::new();
@@ -110,7 +111,7 @@ pub async fn put_resource_policy(
     }
     secret.resource_policy = Some(document);
     secret.last_changed_ms = ctx.clock.now_millis();
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     Ok(PolicyOutput {
         arn: secret.arn,
         name: secret.name,
@@ -136,7 +137,7 @@ fn check_ref(input: &PolicyRefInput) -> ApiResult<()> {
 /// Without a policy the answer is just `ARN` and `Name` (spec §3.5).
 pub async fn get_resource_policy(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: PolicyRefInput,
 ) -> ApiResult<PolicyOutput> {
     check_ref(&input)?;
@@ -154,7 +155,7 @@ pub async fn get_resource_policy(
 /// Deleting a policy that is not there succeeds.
 pub async fn delete_resource_policy(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: PolicyRefInput,
 ) -> ApiResult<PolicyOutput> {
     check_ref(&input)?;
@@ -162,7 +163,7 @@ pub async fn delete_resource_policy(
         begin_existing(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
     if secret.resource_policy.take().is_some() {
         secret.last_changed_ms = ctx.clock.now_millis();
-        txn.commit(Some(&secret)).await?;
+        commit(ctx, txn, &secret).await?;
     }
     Ok(PolicyOutput {
         arn: secret.arn,
@@ -199,7 +200,7 @@ impl Identified for ValidateResourcePolicyOutput {}
 /// the grammar, or grants broad access, is reported as findings.
 pub async fn validate_resource_policy(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: ValidateResourcePolicyInput,
 ) -> ApiResult<ValidateResourcePolicyOutput> {
     let mut c = Constraints::new();
@@ -256,7 +257,7 @@ impl Identified for ListResourcePoliciesOutput {}
 
 pub async fn list_resource_policies(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: ListResourcePoliciesInput,
 ) -> ApiResult<ListResourcePoliciesOutput> {
     let mut c = Constraints::new();

@@ -1,6 +1,6 @@
 //! GetRandomPassword (spec §3.7).
 
-use super::Identified;
+use super::output::Identified;
 use crate::error::ApiResult;
 use crate::model::password::{PasswordRules, DEFAULT_LENGTH};
 use crate::model::validate::Constraints;

@@ -3,33 +3,18 @@
 //! its Region, readable there by clients configured for it, read-only, and kept in step with the
 //! primary's values, labels and metadata after every change of the primary.
 
-use super::Identified;
-use super::{begin_existing, check_secret_id, only_secret_id, Ctx};
+use super::access::Call;
+use super::lookup::{begin_existing, check_secret_id, only_secret_id};
+use super::output::Identified;
+use crate::app::replicas::{self, DETACHED, FAILED, IN_SYNC};
+use crate::app::{commit, Ctx};
 use crate::audit::ResponseIds;
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::model::arn::{self, SecretKey, SecretRef};
-use crate::model::secret::{CrossAccountReplica, Replica, Secret, Version};
-use crate::model::stages;
+use crate::model::secret::{CrossAccountReplica, Replica, Secret};
 use crate::model::validate::Constraints;
 use crate::protocol::shapes::EpochSeconds;
-use crate::store::SecretTxn;
 use serde::{Deserialize, Serialize};
-
-pub const IN_SYNC: &str = "InSync";
-pub const FAILED: &str = "Failed";
-pub const DETACHED: &str = "Detached";
-pub const PENDING: &str = "Pending";
-
-/// What every write on a replica gets (moto's wording; AWS's is not captured).
-pub fn forbid_replica(secret: &Secret) -> ApiResult<()> {
-    if secret.is_replica() {
-        return Err(ApiError::invalid_parameter(
-            "Operation not permitted on a replica secret. Call must be made in primary secret's region.",
-        ));
-    }
-    Ok(())
-}
 
 fn region_ok(region: &str) -> bool {
     // ^([a-z]+-)+\d+$
@@ -47,127 +32,6 @@ fn check_region(c: &mut Constraints, path: &str, region: Option<&str>) {
     c.required(path, region).length(path, region, 1, 128);
     if let Some(r) = region.filter(|r| !region_ok(r)) {
         c.pattern(path, r, r"^([a-z]+-)+\d+$");
-    }
-}
-
-/// The primary as its replica in `region` shows it: same name and suffix, that Region's ARN,
-/// read-only, no replicas, rotation and policy of its own left alone.
-fn replica_record(primary: &Secret, region: &str, existing: Option<&Secret>) -> Secret {
-    let suffix = &primary.arn[primary.arn.len() - 6..];
-    let key = SecretKey {
-        account: primary.account.clone(),
-        region: region.to_string(),
-        name: primary.name.clone(),
-    };
-    let kms_key_id = primary
-        .replicas
-        .iter()
-        .find(|r| r.region == region)
-        .and_then(|r| r.kms_key_id.clone());
-    Secret {
-        arn: arn::secret_arn(&key, suffix),
-        region: region.to_string(),
-        kms_key_id,
-        replicas: Vec::new(),
-        primary_region: Some(primary.region.clone()),
-        rotation: None,
-        rotation_job: None,
-        rotation_due_ms: None,
-        rotation_events: Vec::new(),
-        last_accessed_ms: existing.and_then(|e| e.last_accessed_ms),
-        resource_policy: existing.and_then(|e| e.resource_policy.clone()),
-        ..primary.clone()
-    }
-}
-
-/// Brings every in-sync replica of `primary` up to date; values the replica lacks are re-sealed
-/// under the replica's ARN. Called after each committed change of a replicated primary.
-pub async fn sync(ctx: &Ctx, primary: &Secret) -> ApiResult<()> {
-    for replica in primary.replicas.iter().filter(|r| r.status == IN_SYNC) {
-        let key = SecretKey {
-            account: primary.account.clone(),
-            region: replica.region.clone(),
-            name: primary.name.clone(),
-        };
-        let mut txn = ctx.store.begin(&key).await?;
-        let existing = txn.current().cloned();
-        if existing.as_ref().is_some_and(|e| !e.is_replica()) {
-            continue; // promoted meanwhile: no longer ours to write
-        }
-        let mut record = replica_record(primary, &replica.region, existing.as_ref());
-        follow_versions(ctx, &mut txn, primary, &mut record, existing.as_ref())?;
-        txn.commit(Some(&record)).await?;
-    }
-    Ok(())
-}
-
-/// Every replica of `primary`, in other Regions and other accounts.
-pub async fn sync_all(ctx: &Ctx, primary: &Secret) -> ApiResult<()> {
-    if !primary.replicas.is_empty() {
-        sync(ctx, primary).await?;
-    }
-    if !primary.cross_account_replicas.is_empty() {
-        sync_cross_account(ctx, primary).await?;
-    }
-    Ok(())
-}
-
-/// Gives `record`, a replica's, the versions and labels of `primary`. Values new to the replica
-/// are re-sealed under its ARN and key, and versions keep its key id. Versions the replica holds
-/// and the primary no longer labels stay on it, deprecated, and are pruned as the primary's
-/// are; a new replica also receives the primary's deprecated versions.
-fn follow_versions(
-    ctx: &Ctx,
-    txn: &mut SecretTxn<'_>,
-    primary: &Secret,
-    record: &mut Secret,
-    existing: Option<&Secret>,
-) -> ApiResult<()> {
-    let mut incoming = primary.versions.clone();
-    let mut previous = existing.cloned();
-    match previous.as_mut() {
-        // A version the primary labels again may be kept apart on the replica: take it back.
-        Some(previous) => {
-            for version in &incoming {
-                txn.version(previous, &version.id)?;
-            }
-        }
-        None => {
-            for version in ctx.store.deprecated_versions(primary)? {
-                if primary.version(&version.id).is_none() {
-                    incoming.push(version);
-                }
-            }
-            incoming.sort_by_key(|v| v.created_ms);
-        }
-    }
-    for version in incoming.iter().filter(|v| v.has_value) {
-        let present = previous
-            .as_ref()
-            .and_then(|p| p.version(&version.id))
-            .is_some_and(|v| v.has_value);
-        if !present {
-            let value = txn.read_value(primary, version)?;
-            txn.put_value(record, &version.id, &value);
-        }
-    }
-    let dropped: Vec<Version> = previous
-        .iter()
-        .flat_map(|p| &p.versions)
-        .filter(|v| !incoming.iter().any(|i| i.id == v.id))
-        .map(|v| Version {
-            stages: Vec::new(),
-            ..v.clone()
-        })
-        .collect();
-    record.versions = dropped.into_iter().chain(incoming).collect();
-    for v in record.versions.iter_mut() {
-        v.kms_key_id = record.kms_key_id.clone();
-    }
-    // Best effort: a replica never refuses its primary's change over its own quota.
-    match stages::prune(&mut record.versions, txn, ctx.clock.now_millis()) {
-        Err(e) if e.code != ErrorCode::LimitExceeded => Err(e),
-        _ => Ok(()),
     }
 }
 
@@ -253,7 +117,7 @@ pub async fn add_replicas(
             )
         } else {
             if occupied {
-                ctx.store.begin(&key).await?.commit(None).await?;
+                crate::app::remove(ctx.store.begin(&key).await?).await?;
             }
             (IN_SYNC.to_string(), None)
         };
@@ -295,7 +159,7 @@ impl Identified for ReplicationOutput {
 
 pub async fn replicate_secret_to_regions(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: ReplicateSecretToRegionsInput,
 ) -> ApiResult<ReplicationOutput> {
     let mut c = Constraints::new();
@@ -307,7 +171,8 @@ pub async fn replicate_secret_to_regions(
     );
     c.finish()?;
     let (txn, mut secret) =
-        super::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+        super::lookup::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default())
+            .await?;
     add_replicas(
         ctx,
         &mut secret,
@@ -315,8 +180,7 @@ pub async fn replicate_secret_to_regions(
         input.force_overwrite_replica_secret.unwrap_or(false),
     )
     .await?;
-    txn.commit(Some(&secret)).await?;
-    sync(ctx, &secret).await?;
+    commit(ctx, txn, &secret).await?;
     Ok(ReplicationOutput {
         replication_status: statuses(&secret),
         arn: secret.arn,
@@ -333,7 +197,7 @@ pub struct RemoveRegionsFromReplicationInput {
 /// Deletes the listed replicas at once.
 pub async fn remove_regions_from_replication(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: RemoveRegionsFromReplicationInput,
 ) -> ApiResult<ReplicationOutput> {
     let mut c = Constraints::new();
@@ -353,7 +217,8 @@ pub async fn remove_regions_from_replication(
     }
     c.finish()?;
     let (txn, mut secret) =
-        super::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+        super::lookup::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default())
+            .await?;
     for region in &regions {
         if let Some(i) = secret.replicas.iter().position(|r| &r.region == region) {
             let replica = secret.replicas.remove(i);
@@ -364,11 +229,11 @@ pub async fn remove_regions_from_replication(
             };
             let replica_txn = ctx.store.begin(&key).await?;
             if replica_txn.current().is_some_and(|s| s.is_replica()) {
-                replica_txn.commit(None).await?;
+                crate::app::remove(replica_txn).await?;
             }
         }
     }
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     Ok(ReplicationOutput {
         replication_status: statuses(&secret),
         arn: secret.arn,
@@ -401,7 +266,7 @@ impl Identified for StopReplicationOutput {
 /// Called in the replica's Region: the replica becomes a standalone secret.
 pub async fn stop_replication_to_replica(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: StopReplicationToReplicaInput,
 ) -> ApiResult<StopReplicationOutput> {
     let secret_id = only_secret_id(input.secret_id.as_deref())?;
@@ -411,7 +276,7 @@ pub async fn stop_replication_to_replica(
             "StopReplicationToReplica must be called on a replica secret, in the replica's Region.",
         ));
     };
-    txn.commit(Some(&secret)).await?;
+    commit(ctx, txn, &secret).await?;
     let primary_key = SecretKey {
         account: secret.account.clone(),
         region: primary_region,
@@ -420,7 +285,7 @@ pub async fn stop_replication_to_replica(
     let primary_txn = ctx.store.begin(&primary_key).await?;
     if let Some(mut primary) = primary_txn.current().cloned() {
         primary.replicas.retain(|r| r.region != secret.region);
-        primary_txn.commit(Some(&primary)).await?;
+        commit(ctx, primary_txn, &primary).await?;
     }
     Ok(StopReplicationOutput { arn: secret.arn })
 }
@@ -445,37 +310,6 @@ mod tests {
             assert!(!region_ok(bad), "{bad}");
         }
     }
-}
-
-/// Brings the cross-account replicas that follow `primary` up to date: versions, labels and
-/// values; the replica keeps its own name, ARN, key and metadata.
-pub async fn sync_cross_account(ctx: &Ctx, primary: &Secret) -> ApiResult<()> {
-    for link in primary
-        .cross_account_replicas
-        .iter()
-        .filter(|r| r.status == IN_SYNC)
-    {
-        let Ok(SecretRef::FullArn { key, arn }) = arn::parse_secret_id(&link.replica_arn) else {
-            continue;
-        };
-        let mut txn = ctx.store.begin(&key).await?;
-        let Some(existing) = txn.current().cloned().filter(|s| s.arn == arn) else {
-            continue;
-        };
-        if existing
-            .cross_account_primary
-            .as_ref()
-            .map(|p| p.status.as_str())
-            != Some(IN_SYNC)
-        {
-            continue;
-        }
-        let mut record = existing.clone();
-        record.last_changed_ms = primary.last_changed_ms;
-        follow_versions(ctx, &mut txn, primary, &mut record, Some(&existing))?;
-        txn.commit(Some(&record)).await?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -519,7 +353,7 @@ fn check_replica_arn(c: &mut Constraints, arn: Option<&str>) {
 /// and starts feeding it. At most one cross-account replica per primary.
 pub async fn associate_cross_account_replica(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: AssociateCrossAccountReplicaInput,
 ) -> ApiResult<CrossAccountOutput> {
     let mut c = Constraints::new();
@@ -541,7 +375,8 @@ pub async fn associate_cross_account_replica(
     c.finish()?;
     let replica_arn = input.cross_account_replica_arn.unwrap_or_default();
     let (txn, mut primary) =
-        super::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+        super::lookup::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default())
+            .await?;
     let SecretRef::FullArn { key, arn } = arn::parse_secret_id(&replica_arn)? else {
         return Err(ApiError::invalid_parameter(
             "CrossAccountReplicaARN must be the full ARN of the replica secret.",
@@ -585,9 +420,10 @@ pub async fn associate_cross_account_replica(
             role_arn: input.replication_role_arn.clone(),
             status: IN_SYNC.to_string(),
         });
-        txn.commit(Some(&primary)).await?;
+        commit(ctx, txn, &primary).await?;
         set_primary_status(ctx, &key, &arn, IN_SYNC).await?;
-        sync_cross_account(ctx, &primary).await?;
+        // Now that the replica knows its primary, it can follow it.
+        replicas::sync_cross_account(ctx, &primary).await?;
     }
     Ok(CrossAccountOutput {
         arn: primary.arn,
@@ -602,7 +438,7 @@ async fn set_primary_status(ctx: &Ctx, key: &SecretKey, arn: &str, status: &str)
         if let Some(p) = replica.cross_account_primary.as_mut() {
             p.status = status.to_string();
         }
-        txn.commit(Some(&replica)).await?;
+        commit(ctx, txn, &replica).await?;
     }
     Ok(())
 }
@@ -619,7 +455,7 @@ pub struct DisassociateCrossAccountReplicaInput {
 /// secret of its own.
 pub async fn disassociate_cross_account_replica(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: DisassociateCrossAccountReplicaInput,
 ) -> ApiResult<CrossAccountOutput> {
     let mut c = Constraints::new();
@@ -628,7 +464,8 @@ pub async fn disassociate_cross_account_replica(
     c.finish()?;
     let replica_arn = input.cross_account_replica_arn.unwrap_or_default();
     let (txn, mut primary) =
-        super::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+        super::lookup::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default())
+            .await?;
     let link = primary
         .cross_account_replicas
         .iter_mut()
@@ -639,7 +476,7 @@ pub async fn disassociate_cross_account_replica(
             )
         })?;
     link.status = DETACHED.to_string();
-    txn.commit(Some(&primary)).await?;
+    commit(ctx, txn, &primary).await?;
     if let Ok(SecretRef::FullArn { key, arn }) = arn::parse_secret_id(&replica_arn) {
         set_primary_status(ctx, &key, &arn, DETACHED).await?;
     }

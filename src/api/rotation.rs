@@ -1,11 +1,12 @@
 //! RotateSecret and CancelRotateSecret (spec §3.3, spec/rotation.md §1.3, §1.9). The work itself
 //! is the rotation engine's (`crate::rotation`); these calls configure it and start jobs.
 
+use super::access::Call;
+use super::lookup::{begin_active, check_secret_id, only_secret_id};
+use super::output::Identified;
 use super::tags::TagShape;
-use super::Identified;
-use super::{begin_active, check_secret_id, commit, only_secret_id, Ctx};
+use crate::app::{commit, Ctx};
 use crate::audit::ResponseIds;
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::model::schedule;
 use crate::model::secret::{RotationConfig, RotationRules, Tag, AWSCURRENT, AWSPENDING};
@@ -72,7 +73,7 @@ const PREVIOUS_INCOMPLETE: &str =
 
 pub async fn rotate_secret(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: RotateSecretInput,
 ) -> ApiResult<RotateSecretOutput> {
     let mut c = Constraints::new();
@@ -144,7 +145,7 @@ pub async fn rotate_secret(
 
     let (mut txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
-    super::managed::check_rotation_function(&secret, input.rotation_lambda_arn.as_deref())?;
+    super::lookup::check_rotation_function(&secret, input.rotation_lambda_arn.as_deref())?;
     let lambda_arn = if secret.owned_by.is_some() {
         String::new() // the owning service rotates it
     } else {
@@ -217,7 +218,7 @@ pub struct CancelRotateSecretInput {
 /// to clean up, and its id is returned (spec/rotation.md §1.9).
 pub async fn cancel_rotate_secret(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: CancelRotateSecretInput,
 ) -> ApiResult<RotateSecretOutput> {
     let secret_id = only_secret_id(input.secret_id.as_deref())?;

@@ -1,16 +1,18 @@
 //! The secret lifecycle: CreateSecret, DescribeSecret, UpdateSecret, DeleteSecret,
 //! RestoreSecret (spec §3.1).
 
+use super::access::Call;
+use super::lookup;
+use super::lookup::resolve;
+use super::lookup::{begin_active, begin_existing, check_secret_id, load, only_secret_id};
+use super::output::Identified;
 use super::replication::{self, ReplicaRegionShape, ReplicationStatusShape};
 use super::rotation::RotationRulesShape;
 use super::tags::{self, TagShape};
-use super::Identified;
-use super::{
-    begin_active, begin_existing, check_secret_id, commit, load, only_secret_id, resolve,
-    secret_value, write_value, Ctx,
-};
+use super::write::{secret_value, write_value};
+use crate::app::replicas;
+use crate::app::{commit, Ctx};
 use crate::audit::ResponseIds;
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::arn::{self, SecretKey};
 use crate::model::secret::{CrossAccountPrimary, Secret, SecretValue, DEFAULT_KMS_KEY};
@@ -99,7 +101,7 @@ fn kms_key(input: Option<String>) -> Option<String> {
 /// A cross-account replica (`CrossAccountPrimaryARN`) is fed by its primary only: it needs its
 /// own customer-managed key and may carry no value, description, replicas or type (spec §3.1).
 fn check_cross_account_replica(
-    caller: &Caller,
+    caller: &Call<'_>,
     input: &CreateSecretInput,
     primary_arn: &str,
 ) -> ApiResult<CrossAccountPrimary> {
@@ -131,7 +133,7 @@ fn check_cross_account_replica(
         Ok(arn::SecretRef::FullArn { key, arn }) if key.account != caller.account => {
             Ok(CrossAccountPrimary {
                 primary_arn: arn,
-                status: replication::PENDING.to_string(),
+                status: replicas::PENDING.to_string(),
             })
         }
         _ => Err(ApiError::invalid_parameter(
@@ -142,7 +144,7 @@ fn check_cross_account_replica(
 
 pub async fn create_secret(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: CreateSecretInput,
 ) -> ApiResult<SecretRefOutput> {
     let mut c = Constraints::new();
@@ -180,7 +182,7 @@ pub async fn create_secret(
     super::access::authorize(ctx, caller, None, &new_arn)?;
     let txn = ctx.store.begin(&key).await?;
     let now = ctx.clock.now_millis();
-    if let Some(existing) = txn.current().filter(|s| super::live(ctx, Some(s), None)) {
+    if let Some(existing) = txn.current().filter(|s| lookup::live(ctx, Some(s), None)) {
         if existing.is_scheduled_for_deletion() {
             return Err(ApiError::invalid_request(
                 "You can't create this secret because a secret with this name is already scheduled for deletion.",
@@ -444,7 +446,7 @@ impl Identified for DescribeSecretOutput {
 
 pub async fn describe_secret(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: SecretIdInput,
 ) -> ApiResult<DescribeSecretOutput> {
     let secret = load(ctx, caller, only_secret_id(input.secret_id.as_deref())?)?;
@@ -469,7 +471,7 @@ pub struct UpdateSecretInput {
 
 pub async fn update_secret(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: UpdateSecretInput,
 ) -> ApiResult<SecretRefOutput> {
     let mut c = Constraints::new();
@@ -487,7 +489,7 @@ pub async fn update_secret(
     let value = secret_value(input.secret_string, input.secret_binary)?;
     let (txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
-    super::managed::forbid_owned(&secret)?;
+    super::lookup::forbid_owned(&secret)?;
     let now = ctx.clock.now_millis();
     if let Some(description) = input.description {
         secret.description = Some(description).filter(|d| !d.is_empty());
@@ -520,12 +522,12 @@ pub struct DeleteSecretInput {
 
 /// Replicas go through their primary; a primary goes only once its replicas are removed.
 fn check_deletable(secret: &Secret) -> ApiResult<()> {
-    replication::forbid_replica(secret)?;
-    super::managed::forbid_owned(secret)?;
+    lookup::forbid_replica(secret)?;
+    super::lookup::forbid_owned(secret)?;
     if secret
         .cross_account_replicas
         .iter()
-        .any(|r| r.status != replication::DETACHED)
+        .any(|r| r.status != replicas::DETACHED)
     {
         return Err(ApiError::invalid_request(format!(
             "You can't delete secret {} while it has a cross-account replica: disassociate it first.",
@@ -545,7 +547,7 @@ fn check_deletable(secret: &Secret) -> ApiResult<()> {
 
 pub async fn delete_secret(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: DeleteSecretInput,
 ) -> ApiResult<SecretRefOutput> {
     let secret_id = only_secret_id(input.secret_id.as_deref())?;
@@ -570,7 +572,7 @@ pub async fn delete_secret(
         return match begin_existing(ctx, caller, secret_id).await {
             Ok((txn, secret)) => {
                 check_deletable(&secret)?;
-                txn.commit(None).await?;
+                crate::app::remove(txn).await?;
                 Ok(SecretRefOutput {
                     deletion_date: Some(EpochSeconds(now)),
                     ..refers_to(&secret)
@@ -606,12 +608,12 @@ pub async fn delete_secret(
 
 pub async fn restore_secret(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: SecretIdInput,
 ) -> ApiResult<SecretRefOutput> {
     let secret_id = only_secret_id(input.secret_id.as_deref())?;
     let (txn, mut secret) = begin_existing(ctx, caller, secret_id).await?;
-    replication::forbid_replica(&secret)?;
+    lookup::forbid_replica(&secret)?;
     if secret.deleted_ms.take().is_some() {
         commit(ctx, txn, &secret).await?;
     }

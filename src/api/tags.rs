@@ -1,7 +1,9 @@
 //! TagResource and UntagResource (spec §3.4), and the tag rules CreateSecret shares.
 
-use super::{begin_active, check_secret_id, commit, Ctx, NoOutput};
-use crate::auth::Caller;
+use super::access::Call;
+use super::lookup::{begin_active, check_secret_id};
+use super::output::NoOutput;
+use crate::app::{commit, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::model::secret::Tag;
 use crate::model::validate::Constraints;
@@ -64,7 +66,7 @@ pub struct TagResourceInput {
 
 pub async fn tag_resource(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: TagResourceInput,
 ) -> ApiResult<NoOutput> {
     let mut c = Constraints::new();
@@ -100,7 +102,7 @@ pub struct UntagResourceInput {
 
 pub async fn untag_resource(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: UntagResourceInput,
 ) -> ApiResult<NoOutput> {
     let mut c = Constraints::new();

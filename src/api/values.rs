@@ -1,11 +1,13 @@
 //! Values and versions: GetSecretValue, PutSecretValue, ListSecretVersionIds,
 //! UpdateSecretVersionStage (spec §3.2).
 
+use super::access::Call;
 use super::list::{filtered_page, parse_filters, FilterShape};
-use super::Identified;
-use super::{begin_active, check_secret_id, commit, load, secret_value, write_value, Ctx};
+use super::lookup::{begin_active, check_secret_id, load};
+use super::output::Identified;
+use super::write::{secret_value, write_value};
+use crate::app::{commit, Ctx};
 use crate::audit::ResponseIds;
-use crate::auth::Caller;
 use crate::clock::day_start_millis;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::secret::{Secret, SecretValue, Version, AWSCURRENT};
@@ -97,7 +99,7 @@ fn select_version(
 
 pub async fn get_secret_value(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: GetSecretValueInput,
 ) -> ApiResult<GetSecretValueOutput> {
     let mut c = Constraints::new();
@@ -157,7 +159,7 @@ async fn record_access(ctx: &Ctx, secret: &Secret, version: &Version) -> ApiResu
     if let Some(mut current) = txn.current().filter(|s| s.arn == secret.arn).cloned() {
         txn.version(&mut current, &version.id)?; // a deprecated one joins the change
         if current.touch(&version.id, today) {
-            txn.commit(Some(&current)).await?;
+            commit(ctx, txn, &current).await?;
         }
     }
     Ok(())
@@ -205,7 +207,7 @@ fn check_stages(c: &mut Constraints, path: &str, stages: Option<&[String]>) {
 
 pub async fn put_secret_value(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: PutSecretValueInput,
 ) -> ApiResult<PutSecretValueOutput> {
     let mut c = Constraints::new();
@@ -231,7 +233,7 @@ pub async fn put_secret_value(
     })?;
     let (mut txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
-    super::managed::forbid_owned_unless_rotating(caller, &secret)?;
+    super::lookup::forbid_owned_unless_rotating(caller, &secret)?;
     let now = ctx.clock.now_millis();
     let written = write_value(
         &mut txn,
@@ -313,7 +315,7 @@ fn decode_page_token(token: &str) -> ApiResult<usize> {
 
 pub async fn list_secret_version_ids(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: ListSecretVersionIdsInput,
 ) -> ApiResult<ListSecretVersionIdsOutput> {
     let mut c = Constraints::new();
@@ -397,7 +399,7 @@ impl Identified for SecretIdentity {
 
 pub async fn update_secret_version_stage(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: UpdateSecretVersionStageInput,
 ) -> ApiResult<SecretIdentity> {
     let mut c = Constraints::new();
@@ -419,7 +421,7 @@ pub async fn update_secret_version_stage(
         .finish()?;
     let (mut txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
-    super::managed::forbid_owned_unless_rotating(caller, &secret)?;
+    super::lookup::forbid_owned_unless_rotating(caller, &secret)?;
     // A deprecated version named here joins the change, to be relabelled.
     let named = [&input.remove_from_version_id, &input.move_to_version_id];
     for id in named.into_iter().flatten() {
@@ -472,7 +474,7 @@ impl Identified for BatchGetSecretValueOutput {}
 /// itself succeeds.
 pub async fn batch_get_secret_value(
     ctx: &Ctx,
-    caller: &Caller,
+    caller: &Call<'_>,
     input: BatchGetSecretValueInput,
 ) -> ApiResult<BatchGetSecretValueOutput> {
     let mut c = Constraints::new();

@@ -1,6 +1,7 @@
 //! Authentication: SigV4 verification and the mapping from an access key to a caller
 //! (account, region, principal). Operations receive an already-authenticated `Caller`.
 
+pub mod cache;
 pub mod credentials;
 pub mod policy;
 pub mod sigv4;
@@ -24,8 +25,6 @@ pub struct Caller {
     pub source_ip: Option<std::net::IpAddr>,
     /// Whether it came over TLS (`aws:SecureTransport`).
     pub secure_transport: bool,
-    /// What the current request asks, set per call for configured principals.
-    pub facts: Option<std::sync::Arc<crate::api::access::RequestFacts>>,
 }
 
 impl Caller {
@@ -42,7 +41,6 @@ impl Caller {
             principal: None,
             source_ip: None,
             secure_transport: false,
-            facts: None,
         }
     }
 }
@@ -102,6 +100,5 @@ pub fn authenticate<H: sigv4::Header>(
         principal,
         source_ip: None,
         secure_transport: false,
-        facts: None,
     })
 }

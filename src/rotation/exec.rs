@@ -5,7 +5,7 @@
 //!
 //! Either way the Secrets Manager endpoint is in the environment and exit status 0 is success.
 
-use crate::config::{FunctionConfig, FunctionKind};
+use crate::rotation::function::{FunctionConfig, FunctionKind};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;

@@ -4,7 +4,7 @@
 //! A 2xx answer is success; any other status, a network error or the timeout is a step failure
 //! whose text is the answer's body. The engine, not the hook, retries.
 
-use crate::config::FunctionConfig;
+use crate::rotation::function::FunctionConfig;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};

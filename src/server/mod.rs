@@ -5,7 +5,8 @@ pub mod door;
 pub mod tls;
 
 use crate::admin;
-use crate::api::{self, Ctx};
+use crate::api;
+use crate::app::Ctx;
 use crate::audit;
 use crate::auth::{self, credentials::Credentials, sigv4::SignedRequest};
 use crate::clock::Clock;
@@ -132,6 +133,7 @@ impl Server {
         let sweeper = tokio::spawn(sweep_deletions(ctx.clone(), stopped.clone()));
         let rotator = tokio::spawn(rotation::run_worker(
             ctx.clone(),
+            Arc::new(api::for_rotators::Api(ctx.clone())),
             rotation_receiver,
             stopped,
         ));

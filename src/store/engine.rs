@@ -33,6 +33,7 @@
 
 use super::data_file::DeferredSync;
 use super::journal::{Appended, Journal};
+use super::op::{Entry, Op};
 use super::overlay::Overlay;
 use redb::{Database, ReadableDatabase, TableDefinition};
 use std::ops::Bound;
@@ -57,19 +58,6 @@ pub const FILE_NAME: &str = "secrets.redb";
 const MAX_BATCH: usize = 512;
 
 pub type Table = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
-/// One entry read from the table (key, value), or why it could not be.
-pub type Entry = Result<(Vec<u8>, Vec<u8>), String>;
-
-/// One step of a change, applied in order.
-#[derive(Debug, Clone)]
-pub enum Op {
-    Put(Vec<u8>, Vec<u8>),
-    Remove(Vec<u8>),
-    /// Every key that starts with these bytes.
-    RemovePrefix(Vec<u8>),
-    /// Every key.
-    Clear,
-}
 
 struct Change {
     ops: Vec<Op>,

@@ -19,7 +19,7 @@
 //! small (writing megabytes of zeros would add milliseconds to the start of every new data dir)
 //! and takes its full size at the first checkpoint, which happens in the background.
 
-use super::engine::Op;
+use super::op::Op;
 use std::fs::{File, OpenOptions};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;

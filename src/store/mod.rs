@@ -40,6 +40,7 @@ pub mod crypto;
 mod data_file;
 mod engine;
 mod journal;
+mod op;
 mod overlay;
 
 use crate::error::{ApiError, ApiResult};
@@ -48,7 +49,8 @@ use crate::model::secret::{Secret, SecretValue, Version, DEFAULT_KMS_KEY};
 use crate::model::stages;
 use cache::RecordCache;
 use crypto::{Crypto, MasterKey};
-use engine::{Engine, Op};
+use engine::Engine;
+use op::Op;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
@@ -286,7 +288,7 @@ fn records_only(
     mut lower: std::ops::Bound<Vec<u8>>,
     mut upper: std::ops::Bound<Vec<u8>>,
     descending: bool,
-) -> impl Iterator<Item = engine::Entry> {
+) -> impl Iterator<Item = op::Entry> {
     use std::ops::Bound;
     let copy_records = |k: &[u8], v: &[u8]| match value_key_split(k) {
         None => v.to_vec(),
@@ -751,7 +753,7 @@ impl Store {
             Ok(snapshot) => snapshot,
             Err(e) => return Box::new(std::iter::once(Err(storage_error(e)))),
         };
-        let entries: Box<dyn Iterator<Item = engine::Entry>> = if order == ListOrder::Name {
+        let entries: Box<dyn Iterator<Item = op::Entry>> = if order == ListOrder::Name {
             Box::new(records_only(snapshot.clone(), lower, upper, descending))
         } else {
             Box::new(snapshot.range(lower, upper, descending))

@@ -18,8 +18,8 @@
 //! Applying `ops()` to the data file gives the same contents as applying each journaled change
 //! in turn.
 
-use super::engine::{Entry, Op};
 use super::journal::{JournalBytes, OpAt, Replayed, Span};
+use super::op::{Entry, Op};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 use std::ops::Bound;

@@ -4,8 +4,8 @@
 //! MariaDB (spec/rotation.md §6.5), so values are written as SQL string literals, quoted for the
 //! server's `sql_mode`. Users live at host `'%'`, as the templates assume.
 
+use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT};
 use super::tls::{with_mode, RotationTls};
-use super::{StepResult, Target, CONNECT_TIMEOUT};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
 use tokio::sync::Mutex;

@@ -4,8 +4,8 @@
 //! names and values with `format('%I', …)`/`format('%L', …)`. The password is sent as a SCRAM
 //! verifier computed here, so the cleartext never reaches the server's statement log.
 
+use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT};
 use super::tls::{with_mode, RotationTls};
-use super::{StepResult, Target, CONNECT_TIMEOUT};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{NoTls, Socket};
