@@ -1,5 +1,5 @@
 """Durability of the release binary: a restart, and a kill -9 right after acknowledged writes,
-lose nothing (ARCHITECTURE invariant 3)."""
+lose nothing (docs/architecture.md, invariant 3)."""
 
 import base64
 import concurrent.futures

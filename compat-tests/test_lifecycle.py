@@ -1,4 +1,4 @@
-"""boto3 against the release binary: the secret lifecycle (spec §2.1–§2.7, §3.1)."""
+"""boto3 against the release binary: the secret lifecycle (docs/aws-behaviour.md §2.1–§2.7, §3.1)."""
 
 import datetime
 import re

@@ -1,4 +1,4 @@
-"""ListSecrets with boto3 (including its built-in paginator) and the AWS CLI (spec §3.1)."""
+"""ListSecrets with boto3 (including its built-in paginator) and the AWS CLI (docs/aws-behaviour.md §3.1)."""
 
 import json
 import urllib.request

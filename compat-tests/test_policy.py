@@ -1,4 +1,4 @@
-"""Resource policies with boto3 (spec §3.5): stored, validated, blocked when public."""
+"""Resource policies with boto3 (docs/aws-behaviour.md §3.5): stored, validated, blocked when public."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""GetRandomPassword with boto3 and raw HTTP (spec §3.7): defaults, character classes, exclusions
+"""GetRandomPassword with boto3 and raw HTTP (docs/aws-behaviour.md §3.7): defaults, character classes, exclusions
 and the impossible-request errors."""
 
 import json

@@ -1,4 +1,4 @@
-"""Replication to other Regions with boto3 (spec §3.6)."""
+"""Replication to other Regions with boto3 (docs/aws-behaviour.md §3.6)."""
 
 from conftest import client, error_of
 

@@ -1,6 +1,6 @@
 """Rotation with boto3 against the release binary, with a Lambda-shaped Python function
-(rotators/lambda_function.py) run by the `exec` and the `python` executors (spec §3.3,
-spec/rotation.md)."""
+(rotators/lambda_function.py) run by the `exec` and the `python` executors (docs/aws-behaviour.md §3.3,
+docs/aws-behaviour.md §R6)."""
 
 import json
 import pathlib
@@ -235,7 +235,7 @@ def rotation_status(server, arn):
 
 
 def test_a_failed_test_step_after_set_is_resumed_with_the_same_token(rotating):
-    """spec/rotation.md §7.2 #7: setSecret changed the server, testSecret failed."""
+    """docs/aws-behaviour.md §R7.2 #7: setSecret changed the server, testSecret failed."""
     sm = client(rotating.url)
     arn = sm.create_secret(Name="db/flaky-test", SecretString=json.dumps({"username": "u", "password": "p"}))["ARN"]
     rotating.fail_test_flag.write_text("")
@@ -260,7 +260,7 @@ def test_a_failed_test_step_after_set_is_resumed_with_the_same_token(rotating):
 
 
 def test_a_finish_step_that_does_not_move_awscurrent_fails_the_rotation(rotating):
-    """spec/rotation.md §7.2 #8: finishSecret answered OK but AWSCURRENT stayed."""
+    """docs/aws-behaviour.md §R7.2 #8: finishSecret answered OK but AWSCURRENT stayed."""
     sm = client(rotating.url)
     arn = sm.create_secret(Name="db/no-finish", SecretString=json.dumps({"username": "u", "password": "p"}))["ARN"]
     token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=NO_FINISH)["VersionId"]

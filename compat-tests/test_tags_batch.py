@@ -1,4 +1,4 @@
-"""TagResource / UntagResource (empty body) and BatchGetSecretValue with boto3 (spec §3.2, §3.4)."""
+"""TagResource / UntagResource (empty body) and BatchGetSecretValue with boto3 (docs/aws-behaviour.md §3.2, §3.4)."""
 
 import json
 import uuid

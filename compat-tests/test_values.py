@@ -1,4 +1,4 @@
-"""boto3 against the release binary: values, versions and staging labels (spec §2.4, §3.2)."""
+"""boto3 against the release binary: values, versions and staging labels (docs/aws-behaviour.md §2.4, §3.2)."""
 
 import datetime
 

@@ -1,5 +1,5 @@
 """Raw HTTP against the release binary, signed with botocore's own SigV4 signer: what SDKs never
-send, auth failures, and the wire details SDKs depend on (spec §1, §6)."""
+send, auth failures, and the wire details SDKs depend on (docs/aws-behaviour.md §1, §6)."""
 
 import datetime
 import json

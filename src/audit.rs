@@ -308,7 +308,7 @@ fn rotation_record<'a>(
 /// One audit line under construction. Records are encoded by hand rather than by the derived
 /// `Serialize` (which tests keep as the oracle): member names are constants, and values that
 /// need no escaping (nearly all: ARNs, ids, times) are copied as they are, so a record costs
-/// half the instructions.
+/// far fewer instructions.
 struct Line(Vec<u8>);
 
 impl Line {
@@ -475,7 +475,7 @@ impl Audit {
     }
 
     fn record(&self, record: &Record<'_>) {
-        // Sized for a typical record up front: growing the buffer was a third of the encoding.
+        // Sized for a typical record up front, so that encoding does not keep growing the buffer.
         let mut line = Line(Vec::with_capacity(1024));
         record.encode(&mut line);
         let line = line.0;

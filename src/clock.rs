@@ -1,4 +1,4 @@
-//! `Clock`: the only source of "now" (ARCHITECTURE invariant 7), so tests can move time across
+//! `Clock`: the only source of "now", so tests can move time across
 //! recovery windows and rotation schedules without sleeping.
 
 use chrono::{DateTime, TimeZone, Utc};

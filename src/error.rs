@@ -1,6 +1,6 @@
 //! The one error type of the API. Every failure a client can see is an `ApiError`; the protocol
 //! layer turns it into AWS's wire shape (`{"__type": …, "Message": …}` + status) in one place
-//! (`protocol::error_response`). Texts follow `spec/api.md` §4 and §6.4.
+//! (`protocol::error_response`). Texts follow docs/aws-behaviour.md §4 and §6.4.
 
 use std::fmt;
 
@@ -32,7 +32,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The bare `__type` AWS sends (no `namespace#` prefix, spec §1.4).
+    /// The bare `__type` AWS sends (no `namespace#` prefix, docs/aws-behaviour.md §1.4).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::ResourceNotFound => "ResourceNotFoundException",
@@ -59,7 +59,8 @@ impl ErrorCode {
         }
     }
 
-    /// HTTP status: every client error is 400 on this service, even "not found" (spec §1.4).
+    /// HTTP status: every client error is 400 on this service, even "not found"
+    /// (docs/aws-behaviour.md §1.4).
     pub fn status(self) -> u16 {
         match self {
             ErrorCode::InternalServiceError => 500,
@@ -70,7 +71,8 @@ impl ErrorCode {
     }
 
     /// Coral's framework errors spell the message key `message`; modeled service errors use
-    /// `Message` (spec §1.4, §6.4). Clients accept both, but tests compare raw bodies.
+    /// `Message` (docs/aws-behaviour.md §1.4, §6.4). Clients accept both, but tests compare raw
+    /// bodies.
     pub fn lowercase_message_key(self) -> bool {
         matches!(
             self,

@@ -1,6 +1,6 @@
 //! secretsd: a local, durable, wire-compatible AWS Secrets Manager.
 //!
-//! The layout follows the path of a request (see ARCHITECTURE.md): `server` (HTTP) →
+//! The layout follows the path of a request: `server` (HTTP) →
 //! `protocol` (awsJson1_1) → `auth` (SigV4) → `api` (one function per operation) → `model`
 //! (pure rules) and `store` (redb, encryption).
 

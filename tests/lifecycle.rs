@@ -1,5 +1,5 @@
 //! The secret lifecycle through aws-sdk-rust: CreateSecret, DescribeSecret, UpdateSecret,
-//! DeleteSecret, RestoreSecret (spec §3.1, §2.7).
+//! DeleteSecret, RestoreSecret (docs/aws-behaviour.md §3.1, §2.7).
 
 mod common;
 

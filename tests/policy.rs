@@ -1,4 +1,4 @@
-//! Resource policies through aws-sdk-rust (spec §3.5).
+//! Resource policies through aws-sdk-rust (docs/aws-behaviour.md §3.5).
 
 mod common;
 

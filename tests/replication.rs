@@ -1,5 +1,5 @@
-//! Replication to other Regions through aws-sdk-rust (spec §3.6): replicas are real secrets in
-//! their Region, read-only, and follow the primary.
+//! Replication to other Regions through aws-sdk-rust (docs/aws-behaviour.md §3.6): replicas are
+//! real secrets in their Region, read-only, and follow the primary.
 
 mod common;
 

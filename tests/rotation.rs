@@ -1,5 +1,5 @@
 //! RotateSecret / CancelRotateSecret through aws-sdk-rust with an in-process server whose
-//! rotation functions are `exec` commands (spec §3.3, spec/rotation.md §1.3–§1.9).
+//! rotation functions are `exec` commands (docs/aws-behaviour.md §3.3, §R1.3–§R1.9).
 
 mod common;
 

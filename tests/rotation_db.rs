@@ -1,5 +1,5 @@
 //! The built-in rotators against real PostgreSQL and MariaDB servers with password
-//! authentication (spec/rotation.md §7.2), started by `scripts/testdb` — scripts/test exports
+//! authentication (docs/aws-behaviour.md §R7.2), started by `scripts/testdb` — scripts/test exports
 //! where they listen. Every rotation is proven on the server: the new password logs in, the
 //! old one is refused, and alternating users keep their grants.
 
@@ -1132,7 +1132,7 @@ async fn a_secret_rds_owns_is_closed_to_clients_and_rotated_by_the_service() {
     let (arn, name) = rds_managed_secret(&server, &db, &user, "initial-pw").await;
     assert!(name.starts_with("rds!db-"), "{name}");
 
-    // What DescribeSecret shows of it (spec/rotation.md §4.1).
+    // What DescribeSecret shows of it (docs/aws-behaviour.md §R4.1).
     let d = sm.describe_secret().secret_id(&arn).send().await.unwrap();
     let instance = "arn:aws:rds:us-east-1:000000000000:db:orders-db";
     assert_eq!(d.owning_service(), Some("rds"));

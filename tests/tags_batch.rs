@@ -1,4 +1,5 @@
-//! TagResource, UntagResource and BatchGetSecretValue through aws-sdk-rust (spec §3.2, §3.4).
+//! TagResource, UntagResource and BatchGetSecretValue through aws-sdk-rust
+//! (docs/aws-behaviour.md §3.2, §3.4).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Values, versions and staging labels through aws-sdk-rust (spec §2.4, §3.2).
+//! Values, versions and staging labels through aws-sdk-rust (docs/aws-behaviour.md §2.4, §3.2).
 
 mod common;
 
@@ -528,9 +528,9 @@ async fn all_version_ids(sm: &aws_sdk_secretsmanager::Client, id: &str) -> Vec<S
     }
 }
 
-/// The version quota (spec §2.5): 100 versions, deprecated ones pruned oldest first once they
-/// are 24 hours old; and deprecated versions (kept apart from the record by the store) behave
-/// as versions for reads by id, token replays, label moves and LastAccessedDate.
+/// The version quota (docs/aws-behaviour.md §2.5): 100 versions, deprecated ones pruned oldest
+/// first once they are 24 hours old; and deprecated versions (kept apart from the record by the
+/// store) behave as versions for reads by id, token replays, label moves and LastAccessedDate.
 #[tokio::test]
 async fn version_quota_and_deprecated_versions() {
     let server = start().await;

@@ -1,5 +1,6 @@
 //! The wire itself, with raw HTTP requests that no SDK would send: framing, auth-header errors,
-//! bad bodies, limits (spec §1, §6.4). None may panic, hang, answer 500 or change stored data.
+//! bad bodies, limits (docs/aws-behaviour.md §1, §6.4). None may panic, hang, answer 500 or change
+//! stored data.
 
 mod common;
 

@@ -1,5 +1,5 @@
 // The AWS JS SDK v3 against secretsd: it signs x-amz-content-sha256 and parses errors its own
-// way (spec §1.2, §1.4). Run by compat-tests/test_js.py with SECRETSD_URL set.
+// way (docs/aws-behaviour.md §1.2, §1.4). Run by compat-tests/test_js.py with SECRETSD_URL set.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {

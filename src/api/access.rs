@@ -1,4 +1,4 @@
-//! Who may do what (issue 5): every call by a configured principal is checked against its
+//! Who may do what: every call by a configured principal is checked against its
 //! identity policies and the secret's resource policy with `auth::policy`, using the condition
 //! keys Secrets Manager documents. Callers without a configured principal (the built-in
 //! credential and unknown keys in open mode, secretsd's own rotators) are not restricted.
@@ -72,7 +72,7 @@ fn text(value: &Value) -> Option<String> {
 }
 
 impl RequestFacts {
-    /// Reads the condition keys a request's members give (spec: Secrets Manager's condition
+    /// Reads the condition keys a request's members give (docs/aws-behaviour.md §3.5, condition
     /// keys). Members of the wrong type are left out; the operation rejects them anyway.
     pub fn of(operation: Operation, body: &[u8]) -> RequestFacts {
         let action = operation.action();

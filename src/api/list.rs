@@ -1,6 +1,6 @@
-//! ListSecrets (spec §3.1): filters, sort orders and keyset pagination. A page is read from an
-//! ordered index starting at the previous page's last secret, so its cost does not grow with the
-//! secrets before it, and secrets added or deleted meanwhile never shift the pages.
+//! ListSecrets (docs/aws-behaviour.md §3.1): filters, sort orders and keyset pagination. A page is
+//! read from an ordered index starting at the previous page's last secret, so its cost does not
+//! grow with the secrets before it, and secrets added or deleted meanwhile never shift the pages.
 
 use super::access::Call;
 use super::output::Identified;
@@ -132,8 +132,8 @@ fn decode_token(token: &str, sort: SortBy, descending: bool) -> ApiResult<Cursor
     })
 }
 
-/// Checks the filters' shape (spec: ≤ 10 filters, 1–10 values of ≤ 512 characters each, AWS's
-/// character set) and turns them into the model's filters.
+/// Checks the filters' shape (docs/aws-behaviour.md §3.1 ListSecrets: ≤ 10 filters, 1–10 values of
+/// ≤ 512 characters each, AWS's character set) and turns them into the model's filters.
 pub fn parse_filters(
     c: &mut Constraints,
     shapes: Option<&[FilterShape]>,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// Resolves a `SecretId` to the key of the secret it names in the caller's partition, and the
 /// exact ARN it must have when the id was a full ARN. An ARN of another region names nothing the
 /// caller can reach, nor one of another account unless a configured principal's policies and
-/// the secret's resource policy let it through (ARCHITECTURE invariant 5).
+/// the secret's resource policy let it through.
 pub(crate) fn resolve(caller: &Caller, secret_id: &str) -> ApiResult<(SecretKey, Option<String>)> {
     let (key, arn) = match arn::parse_secret_id(secret_id)? {
         SecretRef::Name(name) => (

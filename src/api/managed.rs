@@ -1,4 +1,4 @@
-//! Secrets that another service owns (spec/rotation.md §4.1, §6.7), as RDS owns the master
+//! Secrets that another service owns (docs/aws-behaviour.md §R4.1, §R6.7), as RDS owns the master
 //! password of a database created with `ManageMasterUserPassword`: named `rds!db-<uuid>`, valued
 //! `{"username", "password"}`, tagged with the instance, shown with `OwningService`, rotated by
 //! the service itself (RotateSecret without a Lambda; secretsd's native single-user rotator),
@@ -50,8 +50,8 @@ fn default_service() -> String {
     "rds".into()
 }
 
-/// RDS's default schedule for managed master passwords, as widely reported (spec §4.1 could not
-/// confirm it; the suggested default of §6.7).
+/// RDS's default schedule for managed master passwords, as widely reported but not confirmed in
+/// AWS's documentation (docs/aws-behaviour.md §R4.1, §R6.7).
 fn default_days() -> i64 {
     7
 }

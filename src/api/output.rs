@@ -14,7 +14,7 @@ pub struct Answer {
 }
 
 /// The answer of operations without an output shape (TagResource, UntagResource): AWS sends
-/// 200 with an empty body, not `{}` (spec §1.3).
+/// 200 with an empty body, not `{}` (docs/aws-behaviour.md §1.3).
 pub struct NoOutput;
 
 /// How an operation's output becomes an answer.

@@ -1,4 +1,4 @@
-//! Resource policies (spec §3.5): Put/Get/Delete/ValidateResourcePolicy and
+//! Resource policies (docs/aws-behaviour.md §3.5): Put/Get/Delete/ValidateResourcePolicy and
 //! ListResourcePolicies. Policies are stored and validated here; enforcing them is the
 //! access-control work's.
 
@@ -134,7 +134,7 @@ fn check_ref(input: &PolicyRefInput) -> ApiResult<()> {
     c.finish()
 }
 
-/// Without a policy the answer is just `ARN` and `Name` (spec §3.5).
+/// Without a policy the answer is just `ARN` and `Name` (docs/aws-behaviour.md §3.5).
 pub async fn get_resource_policy(
     ctx: &Ctx,
     caller: &Call<'_>,

@@ -1,4 +1,4 @@
-//! GetRandomPassword (spec §3.7).
+//! GetRandomPassword (docs/aws-behaviour.md §3.7).
 
 use super::output::Identified;
 use crate::error::ApiResult;

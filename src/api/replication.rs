@@ -1,5 +1,5 @@
-//! Replication (spec §3.6): to other Regions of the same account, and to a replica another
-//! account created for it (cross-account). A replica is a real secret in
+//! Replication (docs/aws-behaviour.md §3.6): to other Regions of the same account, and to a replica
+//! another account created for it (cross-account). A replica is a real secret in
 //! its Region, readable there by clients configured for it, read-only, and kept in step with the
 //! primary's values, labels and metadata after every change of the primary.
 

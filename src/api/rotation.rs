@@ -1,4 +1,4 @@
-//! RotateSecret and CancelRotateSecret (spec §3.3, spec/rotation.md §1.3, §1.9). The work itself
+//! RotateSecret and CancelRotateSecret (docs/aws-behaviour.md §3.3, §R1.3, §R1.9). The work itself
 //! is the rotation engine's (`crate::rotation`); these calls configure it and start jobs.
 
 use super::access::Call;
@@ -124,7 +124,8 @@ pub async fn rotate_secret(
         );
     }
     c.finish()?;
-    // RotateSecret reports a missing token as a parameter problem (spec §3.3), unlike the writes.
+    // RotateSecret reports a missing token as a parameter problem (docs/aws-behaviour.md §3.3),
+    // unlike the writes.
     let token = input.client_request_token.clone().ok_or_else(|| {
         ApiError::invalid_parameter(
             "You must provide a ClientRequestToken value. We recommend a UUID-type value.",
@@ -215,7 +216,7 @@ pub struct CancelRotateSecretInput {
 }
 
 /// Turns rotation off; a rotation in flight stops, its AWSPENDING version stays for the caller
-/// to clean up, and its id is returned (spec/rotation.md §1.9).
+/// to clean up, and its id is returned (docs/aws-behaviour.md §R1.9).
 pub async fn cancel_rotate_secret(
     ctx: &Ctx,
     caller: &Call<'_>,

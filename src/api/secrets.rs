@@ -1,5 +1,5 @@
 //! The secret lifecycle: CreateSecret, DescribeSecret, UpdateSecret, DeleteSecret,
-//! RestoreSecret (spec §3.1).
+//! RestoreSecret (docs/aws-behaviour.md §3.1).
 
 use super::access::Call;
 use super::lookup;
@@ -99,7 +99,8 @@ fn kms_key(input: Option<String>) -> Option<String> {
 }
 
 /// A cross-account replica (`CrossAccountPrimaryARN`) is fed by its primary only: it needs its
-/// own customer-managed key and may carry no value, description, replicas or type (spec §3.1).
+/// own customer-managed key and may carry no value, description, replicas or type
+/// (docs/aws-behaviour.md §3.1).
 fn check_cross_account_replica(
     caller: &Call<'_>,
     input: &CreateSecretInput,
@@ -282,7 +283,7 @@ pub struct SecretIdInput {
 }
 
 /// What DescribeSecret and ListSecrets both show of a secret: only members that have a value
-/// (spec §3.1). The two differ only in the name of the stages map.
+/// (docs/aws-behaviour.md §3.1). The two differ only in the name of the stages map.
 #[derive(Debug, Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct SecretMetadata {
@@ -356,9 +357,9 @@ pub fn metadata(secret: &Secret) -> SecretMetadata {
         secret_type: secret.secret_type.clone(),
         description: secret.description.clone(),
         kms_key_id: secret.kms_key_id.clone(),
-        // Rotation members appear once rotation was configured (spec/rotation.md §1.10).
+        // Rotation members appear once rotation was configured (docs/aws-behaviour.md §R1.10).
         rotation_enabled: secret.rotation.as_ref().map(|r| r.enabled),
-        // Managed rotation has no function (spec/rotation.md §4.1).
+        // Managed rotation has no function (docs/aws-behaviour.md §R4.1).
         rotation_lambda_arn: secret
             .rotation
             .as_ref()

@@ -1,4 +1,5 @@
-//! TagResource and UntagResource (spec §3.4), and the tag rules CreateSecret shares.
+//! TagResource and UntagResource (docs/aws-behaviour.md §3.4), and the tag rules CreateSecret
+//! shares.
 
 use super::access::Call;
 use super::lookup::{begin_active, check_secret_id};
@@ -29,7 +30,7 @@ impl From<&Tag> for TagShape {
 }
 
 /// Checks the `Tags` of CreateSecret/TagResource and returns them, a repeated key keeping its
-/// last value. `aws:` keys belong to AWS services (spec §3.4).
+/// last value. `aws:` keys belong to AWS services (docs/aws-behaviour.md §3.4).
 pub(crate) fn check_tags(c: &mut Constraints, tags: Option<&[TagShape]>) -> ApiResult<Vec<Tag>> {
     let Some(tags) = tags else {
         return Ok(Vec::new());
@@ -120,7 +121,8 @@ pub async fn untag_resource(
     }
     let (txn, mut secret) =
         begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
-    // Once tagged, a secret shows `"Tags": []` after its last tag goes (spec §3.1).
+    // Once tagged, a secret shows `"Tags": []` after its last tag goes
+    // (docs/aws-behaviour.md §3.1).
     let mut tags = secret.tags.take().unwrap_or_default();
     tags.retain(|t| !keys.contains(&t.key));
     secret.tags = Some(tags);

@@ -1,5 +1,5 @@
 //! Values and versions: GetSecretValue, PutSecretValue, ListSecretVersionIds,
-//! UpdateSecretVersionStage (spec §3.2).
+//! UpdateSecretVersionStage (docs/aws-behaviour.md §3.2).
 
 use super::access::Call;
 use super::list::{filtered_page, parse_filters, FilterShape};
@@ -329,7 +329,8 @@ pub async fn list_secret_version_ids(
         None => 0,
     };
     let include_deprecated = input.include_deprecated.unwrap_or(false);
-    // Only versions with a value: the rotation placeholder is not listed (spec §3.2).
+    // Only versions with a value: the rotation placeholder is not listed
+    // (docs/aws-behaviour.md §3.2).
     let mut listed: Vec<Version> = secret
         .versions
         .iter()
@@ -469,9 +470,9 @@ pub struct BatchGetSecretValueOutput {
 
 impl Identified for BatchGetSecretValueOutput {}
 
-/// BatchGetSecretValue (spec §3.2): by id list or by filters; a secret that cannot be read
-/// becomes an entry in `Errors` with the code and text GetSecretValue would give, and the call
-/// itself succeeds.
+/// BatchGetSecretValue (docs/aws-behaviour.md §3.2): by id list or by filters; a secret that cannot
+/// be read becomes an entry in `Errors` with the code and text GetSecretValue would give, and the
+/// call itself succeeds.
 pub async fn batch_get_secret_value(
     ctx: &Ctx,
     caller: &Call<'_>,

@@ -31,7 +31,8 @@ pub(crate) struct Written {
     pub stages: Vec<String>,
 }
 
-/// Writes a new value under `token` (Create/Put/UpdateSecret share these rules, spec §3.2):
+/// Writes a new value under `token` (Create/Put/UpdateSecret share these rules,
+/// docs/aws-behaviour.md §3.2):
 /// - the token names an existing version with the same value → replay, nothing changes;
 ///   with another value → `ResourceExistsException`;
 /// - the token names the value-less `AWSPENDING` placeholder → its value is filled in;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Resource policies as parsed JSON, by their text: a secret's policy is stored as the client
-/// sent it, and parsing it on every request was a tenth of a strict-mode call's CPU.
+/// sent it, and a strict-mode call should not parse it again on every request.
 #[derive(Default)]
 pub struct ResourcePolicies(std::sync::Mutex<HashMap<String, Arc<Value>>>);
 
@@ -30,9 +30,8 @@ impl ResourcePolicies {
 }
 
 /// Each configured principal's identity policies cut down to the statements an action can use,
-/// by access key and action (a key's principal is fixed for the server's life). Matching every
-/// statement's actions on every request was most of the policy time of a strict-mode call with
-/// a 20-statement policy.
+/// by access key and action (a key's principal is fixed for the server's life), so that a
+/// request does not match every statement's actions again.
 #[derive(Default)]
 pub struct IdentityPolicies(std::sync::Mutex<HashMap<String, PoliciesByAction>>);
 

@@ -58,7 +58,7 @@ impl Caller {
     }
 }
 
-/// Verifies a request and names its caller (ARCHITECTURE "Authentication modes").
+/// Verifies a request and names its caller (open or strict mode, as README.md describes).
 ///
 /// A malformed or missing `Authorization` header is always rejected. Known credentials are fully
 /// verified (signature, clock skew, session token). In open mode an unknown access key is

@@ -45,8 +45,8 @@ impl ConditionKeys for Context {
     }
 }
 
-/// A context built on first use: most checks decide on Action and Resource alone, and gathering
-/// every key was the larger part of a strict-mode check.
+/// A context built on first use: most checks decide on Action and Resource alone, so the
+/// condition keys are gathered only for a statement that needs them.
 pub struct LazyContext<F> {
     built: std::cell::OnceCell<Context>,
     build: F,

@@ -1,10 +1,11 @@
-//! AWS Signature Version 4 (AWS4-HMAC-SHA256) verification for awsJson requests (spec §6).
+//! AWS Signature Version 4 (AWS4-HMAC-SHA256) verification for awsJson requests
+//! (docs/aws-behaviour.md §6).
 //!
 //! There is no "verify" primitive in SigV4: the server re-signs the request it received and
 //! compares. Everything here is a pure function of its inputs — no HTTP library, no clock (the
 //! caller passes "now") — so the whole algorithm is pinned by AWS's published test vectors.
 //!
-//! Pitfalls this module is written around (crates.md "SigV4 verification"):
+//! Pitfalls this module is written around (AWS's algorithm: docs/aws-behaviour.md §6.2):
 //! * Re-sign over **exactly** the headers the client listed in `SignedHeaders`. SDKs sign
 //!   different sets and also send unsigned headers (`user-agent`, `amz-sdk-invocation-id`, …);
 //!   a fixed deny/allow list falsely rejects some client.
@@ -29,13 +30,13 @@ const TERMINATOR: &str = "aws4_request";
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 const AMZ_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 /// AWS JSON services, Secrets Manager included, accept requests dated within five minutes of
-/// their clock (spec §6.3).
+/// their clock (docs/aws-behaviour.md §6.3).
 const MAX_SKEW_SECONDS: i64 = 5 * 60;
 
 /// What the verifier needs from an HTTP request, independent of the HTTP library.
 ///
-/// Headers are any pairs of string-likes: the server lends the text of its header map (copying
-/// every header into owned strings was a visible share of a request), tests own theirs.
+/// Headers are any pairs of string-likes: the server lends the text of its header map (so no
+/// request copies every header into owned strings), tests own theirs.
 pub struct SignedRequest<'a, H = (String, String)> {
     pub method: &'a str,
     /// The raw path as received, e.g. `/`.
@@ -114,8 +115,8 @@ impl Authorization<'_> {
     }
 }
 
-/// Parses the `Authorization` header and the request date, with AWS's error texts (§6.4), and
-/// insists on the `secretsmanager` service.
+/// Parses the `Authorization` header and the request date, with AWS's error texts
+/// (docs/aws-behaviour.md §6.4), and insists on the `secretsmanager` service.
 pub fn parse<'a, H: Header>(req: &SignedRequest<'a, H>) -> ApiResult<Authorization<'a>> {
     parse_for_service(req, SERVICE)
 }
@@ -276,7 +277,7 @@ fn parse_amz_date(text: &str) -> Option<DateTime<Utc>> {
     if !shaped {
         return None;
     }
-    // By hand: chrono's format-string parser was a visible share of a request's CPU.
+    // By hand: chrono's format-string parser is costly for a step every request takes.
     let number = |range: std::ops::Range<usize>| {
         b[range]
             .iter()
@@ -294,9 +295,9 @@ fn parse_http_date(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Rejects requests dated more than five minutes from `now`, in AWS's words (spec §6.3).
-/// A separate step from [`verify`] because the signature itself is computed with the request's
-/// own date.
+/// Rejects requests dated more than five minutes from `now`, in AWS's words
+/// (docs/aws-behaviour.md §6.3). A separate step from [`verify`] because the signature itself is
+/// computed with the request's own date.
 pub fn check_clock_skew(auth: &Authorization, now: DateTime<Utc>) -> ApiResult<()> {
     // AWS prints whole seconds; compare on the same footing so the text never shows equal times.
     let now = now.trunc_subsecs(0);
@@ -509,8 +510,8 @@ pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> S
     out
 }
 
-/// Lower-case hex. `hex::encode` builds its string a char at a time, which showed in the
-/// profile of every request (three digests each).
+/// Lower-case hex. `hex::encode` builds its string a char at a time, and every request
+/// hex-encodes three digests.
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -546,7 +547,7 @@ impl std::fmt::Debug for SigningKey {
 }
 
 /// One credential's signing keys by scope (date, region, service), as SDKs keep them: the key
-/// changes once a day, and deriving it costs four HMACs, a tenth of a request's CPU.
+/// changes once a day, and deriving it costs four HMACs, which no request should repeat.
 #[derive(Debug, Default)]
 pub struct SigningKeyCache(std::sync::Mutex<Vec<ScopedKey>>);
 

@@ -1,10 +1,11 @@
-//! Secret ARNs and `SecretId` resolution (spec §2.1, §2.2).
+//! Secret ARNs and `SecretId` resolution (docs/aws-behaviour.md §2.1, §2.2).
 
 use super::validate;
 use crate::error::{ApiError, ApiResult};
 use rand::Rng;
 
-/// Where a secret lives: one (account, region) partition and its name (ARCHITECTURE invariant 5).
+/// Where a secret lives: one (account, region) partition and its name; nothing crosses partitions
+/// except what a resource policy or replication allows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SecretKey {
     pub account: String,
@@ -72,7 +73,7 @@ pub fn parse_secret_id(id: &str) -> ApiResult<SecretRef> {
 
 /// `name-XXXXXX` → `Some(name)` when the resource ends in `-` and six alphanumerics. Such an
 /// input is always taken as a full ARN, which is why AWS cannot resolve a partial ARN of a
-/// name that itself ends like a suffix (spec §2.2).
+/// name that itself ends like a suffix (docs/aws-behaviour.md §2.2).
 fn split_suffix(resource: &str) -> Option<&str> {
     let bytes = resource.as_bytes();
     if bytes.len() < 8 {

@@ -1,7 +1,8 @@
-//! ListSecrets filters (spec §3.1 ListSecrets): several filters are ANDed, the values of one
-//! filter ORed, `!` negates a value. Matching follows what AWS was observed to do: `name` is a
-//! case-sensitive prefix of the whole name; `description` matches words, case-insensitively;
-//! `all` matches words of name, description, tag keys and values, split the way AWS splits them.
+//! ListSecrets filters (docs/aws-behaviour.md §3.1 ListSecrets): several filters are ANDed, the
+//! values of one filter ORed, `!` negates a value. Matching follows what AWS was observed to do:
+//! `name` is a case-sensitive prefix of the whole name; `description` matches words,
+//! case-insensitively; `all` matches words of name, description, tag keys and values, split the way
+//! AWS splits them.
 
 use super::secret::Secret;
 

@@ -1,5 +1,5 @@
-//! Random passwords with GetRandomPassword's rules (spec §3.7). The rotators use the same
-//! generator, so rotated database passwords obey the same character classes.
+//! Random passwords with GetRandomPassword's rules (docs/aws-behaviour.md §3.7). The rotators use
+//! the same generator, so rotated database passwords obey the same character classes.
 
 use crate::error::{ApiError, ApiResult};
 use rand::seq::{IndexedRandom, SliceRandom};

@@ -1,6 +1,6 @@
 //! The grammar of IAM policy documents: resource policies (PutResourcePolicy,
-//! ValidateResourcePolicy; spec §3.5) and the identity policies of configured principals.
-//! Evaluation — who may do what, and whether a policy is public — is `auth::policy`'s.
+//! ValidateResourcePolicy; docs/aws-behaviour.md §3.5) and the identity policies of configured
+//! principals. Evaluation — who may do what, and whether a policy is public — is `auth::policy`'s.
 
 use serde_json::{Map, Value};
 

@@ -1,4 +1,4 @@
-//! Rotation schedules (spec/rotation.md §3): `AutomaticallyAfterDays`, `rate()` and `cron()`
+//! Rotation schedules (docs/aws-behaviour.md §R3): `AutomaticallyAfterDays`, `rate()` and `cron()`
 //! expressions and `Duration`, their validation, and the next rotation window after a base time.
 
 use crate::error::{ApiError, ApiResult};
@@ -97,8 +97,8 @@ fn parse_cron(inner: &str) -> ApiResult<Schedule> {
         .parse(&format!("0 {inner}"))
         .map_err(|e| bad(&format!("{e}.")))?;
     // The hours it fires at: the hours field alone, matched against each hour of one day. Not
-    // searched for: croner's search for an hours field that matches nothing (`,`) ran for half
-    // a second before giving up (found by the fuzzer).
+    // searched for: croner's search for an hours field that matches nothing (`,`) can run for a
+    // long time before giving up.
     let day = cron_parser()
         .parse(&format!("0 0 {hours} * * ? *"))
         .map_err(|e| bad(&format!("{e}.")))?;
@@ -212,7 +212,7 @@ pub fn parse_duration(
 /// The first window after `base_ms`: for N days, the UTC day N days after the base day (ending
 /// at its last second, or after `duration`); for N hours, N hours after the base (1 h long by
 /// default); for cron, its next firing (one hour long if it fires several times a day, else to
-/// the end of the day). spec/rotation.md §3.4.
+/// the end of the day). docs/aws-behaviour.md §R3.4.
 pub fn next_window(schedule: &Schedule, duration_hours: Option<i64>, base_ms: i64) -> Window {
     match schedule {
         Schedule::Cron(cron) => {
@@ -290,7 +290,8 @@ mod tests {
 
     #[test]
     fn windows() {
-        // 2026-02-03T17:40Z + 30 days → window 2026-03-05, NextRotationDate 23:59:59 (spec §3.4).
+        // 2026-02-03T17:40Z + 30 days → window 2026-03-05, NextRotationDate 23:59:59
+        // (docs/aws-behaviour.md §R3.4).
         let base = 1_770_140_400_000;
         let w = next_window(&Schedule::Days(30), None, base);
         assert_eq!(w.start_ms, 1_772_668_800_000);

@@ -19,7 +19,7 @@ pub enum SecretValue {
 }
 
 impl std::fmt::Debug for SecretValue {
-    /// Never prints the value: secrets must not reach logs (ARCHITECTURE invariant 4).
+    /// Never prints the value: secrets must not reach logs.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SecretValue::String(_) => f.write_str("SecretValue::String(<redacted>)"),
@@ -37,10 +37,9 @@ pub struct Tag {
 /// One version of a secret. `has_value` is false only for the value-less `AWSPENDING`
 /// placeholder that RotateSecret creates.
 ///
-/// Stored with one-letter field names and without defaults: a record carries up to ~100
-/// versions and every put rewrites it, so a deprecated version is ~60 bytes instead of ~100
-/// (PutSecretValue slowed as versions piled up). Records written before read through the
-/// aliases.
+/// Stored with one-letter field names and without defaults: a record carries its versions and
+/// every put rewrites it, so each version should cost few bytes. Records written before read
+/// through the aliases.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Version {
     pub id: String,
@@ -53,7 +52,7 @@ pub struct Version {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_accessed_ms: Option<i64>,
-    /// Sorted, so responses are deterministic (AWS promises no order; spec §2.4).
+    /// Sorted, so responses are deterministic (AWS promises no order; docs/aws-behaviour.md §2.4).
     #[serde(
         rename = "s",
         alias = "stages",
@@ -106,7 +105,7 @@ pub struct RotationRules {
 }
 
 /// Rotation as configured by RotateSecret; `enabled` turns false on CancelRotateSecret, while
-/// the function and rules stay visible (spec/rotation.md §1.9).
+/// the function and rules stay visible (docs/aws-behaviour.md §R1.9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RotationConfig {
     pub lambda_arn: String,
@@ -136,7 +135,7 @@ pub struct RotationEvent {
     pub detail: Option<String>,
 }
 
-/// A replica of this secret in another Region of the same account (spec §3.6).
+/// A replica of this secret in another Region of the same account (docs/aws-behaviour.md §3.6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Replica {
     pub region: String,
@@ -165,7 +164,7 @@ pub struct CrossAccountReplica {
     pub status: String,
 }
 
-/// A secret another service owns (`OwningService`, spec/rotation.md §4.1), e.g. an RDS master
+/// A secret another service owns (`OwningService`, docs/aws-behaviour.md §R4.1), e.g. an RDS master
 /// password: clients cannot change its value, labels or existence; the service rotates it
 /// (RotateSecret without a Lambda). For RDS, the database it is the master login of, which the
 /// secret's value (`username`, `password` only) does not say.
@@ -201,7 +200,7 @@ pub struct Secret {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_type: Option<String>,
     /// `None` until the secret is first tagged: DescribeSecret then omits `Tags`, while a secret
-    /// whose tags were all removed shows `"Tags": []` (spec §3.1 DescribeSecret).
+    /// whose tags were all removed shows `"Tags": []` (docs/aws-behaviour.md §3.1 DescribeSecret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
     pub created_ms: i64,

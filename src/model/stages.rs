@@ -1,4 +1,4 @@
-//! Staging labels: the state machine of spec §2.4 and ARCHITECTURE invariant 1. A label is on at
+//! Staging labels: the state machine of docs/aws-behaviour.md §2.4. A label is on at
 //! most one version; `AWSCURRENT` is on exactly one version of a secret with a value; moving
 //! `AWSCURRENT` hands `AWSPREVIOUS` to the version it left.
 
@@ -67,7 +67,7 @@ fn check_label_quota(versions: &[Version]) -> ApiResult<()> {
 
 /// Labels a version that just received a value (CreateSecret, PutSecretValue, UpdateSecret).
 /// Without `requested` labels the version becomes `AWSCURRENT`; the first value of a secret is
-/// always `AWSCURRENT`, whatever was asked (spec §3.2 PutSecretValue).
+/// always `AWSCURRENT`, whatever was asked (docs/aws-behaviour.md §3.2 PutSecretValue).
 pub fn label_new_value(
     versions: &mut [Version],
     version_id: &str,
@@ -89,7 +89,8 @@ pub fn label_new_value(
     check_label_quota(versions)
 }
 
-/// UpdateSecretVersionStage (spec §3.2): move, attach or detach one label, with AWS's checks.
+/// UpdateSecretVersionStage (docs/aws-behaviour.md §3.2): move, attach or detach one label, with
+/// AWS's checks.
 pub fn update_stage(
     versions: &mut [Version],
     label: &str,

@@ -1,6 +1,6 @@
 //! Input validation shared by every operation: AWS's name rules and Coral's constraint
-//! violations (`1 validation error detected: …`, spec §1.6). botocore checks only minimums and
-//! the other SDKs check nothing, so the server enforces every bound itself.
+//! violations (`1 validation error detected: …`, docs/aws-behaviour.md §1.6). botocore checks only
+//! minimums and the other SDKs check nothing, so the server enforces every bound itself.
 
 use crate::error::{ApiError, ApiResult};
 

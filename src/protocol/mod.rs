@@ -1,6 +1,6 @@
-//! awsJson1_1, the wire protocol of Secrets Manager (spec §1): `X-Amz-Target` names the
-//! operation, the body is a JSON object, timestamps are epoch seconds, blobs base64, and errors
-//! are `{"__type": …, "Message": …}`. Everything that knows the JSON shape of the wire lives
+//! awsJson1_1, the wire protocol of Secrets Manager (docs/aws-behaviour.md §1): `X-Amz-Target`
+//! names the operation, the body is a JSON object, timestamps are epoch seconds, blobs base64, and
+//! errors are `{"__type": …, "Message": …}`. Everything that knows the JSON shape of the wire lives
 //! here or in the typed inputs/outputs of `api/`.
 
 mod operation;
@@ -73,7 +73,7 @@ pub fn success_response(body: Bytes) -> Response<Full<Bytes>> {
 }
 
 /// The one place an `ApiError` becomes bytes on the wire. `X-Amzn-ErrorType` is sent equal to
-/// `__type` because aws-sdk-rust reads the header before the body (spec §1.4).
+/// `__type` because aws-sdk-rust reads the header before the body (docs/aws-behaviour.md §1.4).
 pub fn error_response(error: &ApiError) -> Response<Full<Bytes>> {
     let mut body = serde_json::Map::new();
     body.insert("__type".into(), error.code.as_str().into());

@@ -2,7 +2,7 @@
 
 macro_rules! operations {
     ($($name:ident),* $(,)?) => {
-        /// Every operation of the 2017-10-17 API (botocore 1.44.8, spec §1.2).
+        /// Every operation of the 2017-10-17 API (botocore 1.44.8, docs/aws-behaviour.md §1.2).
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Operation { $($name),* }
 

@@ -4,7 +4,7 @@ use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A timestamp kept in milliseconds and sent as epoch seconds, a JSON *number* with up to three
-/// decimals (aws-sdk-rust rejects strings; spec §1.5).
+/// decimals (aws-sdk-rust rejects strings; docs/aws-behaviour.md §1.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EpochSeconds(pub i64);
 

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 
 /// Automatic attempts of one rotation before it waits for RotateSecret or the next window.
 const MAX_ATTEMPTS: u32 = 3;
-/// Wait before attempt n+1 (spec/rotation.md §6.4's suggested back-off).
+/// Wait before attempt n+1 (docs/aws-behaviour.md §R6.4's suggested back-off).
 const BACKOFF_MS: [i64; 3] = [30_000, 120_000, 600_000];
 /// How often the scheduler looks for due rotations.
 const TICK: Duration = Duration::from_secs(5);

@@ -1,4 +1,4 @@
-//! Executors that run a rotation step in a child process (spec/rotation.md §6.5):
+//! Executors that run a rotation step in a child process (docs/aws-behaviour.md §R6.5):
 //! - `exec`: the configured command, the Lambda event as JSON on stdin;
 //! - `python`: a small runner that imports the handler's file and calls
 //!   `handler(event, context)` as the Lambda runtime does, so AWS's templates run unmodified.

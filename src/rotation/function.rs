@@ -142,7 +142,7 @@ impl FunctionConfig {
     }
 }
 
-/// Lambda's default timeout for rotation functions (spec/rotation.md §1.4).
+/// Lambda's default timeout for rotation functions (docs/aws-behaviour.md §R1.4).
 fn default_step_timeout() -> u64 {
     30
 }

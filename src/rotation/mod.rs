@@ -1,4 +1,4 @@
-//! Rotation: the four-step engine, its scheduler and executors (spec/rotation.md §6).
+//! Rotation: the four-step engine, its scheduler and executors (docs/aws-behaviour.md §R6).
 //!
 //! RotateSecret (or the scheduler) prepares a job inside the secret's record — a value-less
 //! AWSPENDING version named by the job's token — and kicks the worker; the worker runs

@@ -127,8 +127,8 @@ pub fn schedule_next(secret: &mut Secret, base_ms: i64) {
     }
 }
 
-/// A new AWSCURRENT written by a client while a rotation waits abandons that rotation (spec/
-/// rotation.md §1.6) and counts as a rotation for the schedule.
+/// A new AWSCURRENT written by a client while a rotation waits abandons that rotation
+/// (docs/aws-behaviour.md §R1.6) and counts as a rotation for the schedule.
 pub fn on_new_current(secret: &mut Secret, new_current: &str, now_ms: i64) {
     if let Some(job) = secret
         .rotation_job

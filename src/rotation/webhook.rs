@@ -1,5 +1,5 @@
 //! The `webhook` executor: each step's Lambda event is POSTed as JSON to the configured URL
-//! (spec/rotation.md §6.5 c). The body is signed so the receiver can tell the call came from
+//! (docs/aws-behaviour.md §R6.5 c). The body is signed so the receiver can tell the call came from
 //! this secretsd: `X-Signature: sha256=<hex HMAC-SHA256 of the body, keyed by hmac_secret>`.
 //! A 2xx answer is success; any other status, a network error or the timeout is a step failure
 //! whose text is the answer's body. The engine, not the hook, retries.

@@ -154,10 +154,9 @@ impl Server {
 
     /// Tells the store that the server has said it is ready: what a crash left in the journal
     /// is applied to the data file from now on (reads are answered through it meanwhile; a
-    /// change waits for the apply). Not part of `start`: the apply (25 ms with a full journal)
-    /// then shared the two cores with start-up's last steps, and delayed the ready line by up to
-    /// 4.8 ms after a crash. Without this call the apply runs at the first change or after
-    /// 200 ms idle.
+    /// change waits for the apply). Not part of `start`, so that the apply does not compete for
+    /// the CPU with start-up's last steps and delay the ready line after a crash. Without this
+    /// call the apply runs at the first change or after 200 ms idle.
     pub fn serving(&self) {
         self.ctx.store.serving();
     }

@@ -1,5 +1,5 @@
 //! Decoded secret records of the latest snapshot, so that a hot secret is not decrypted and
-//! parsed again on every read (that was a tenth of GetSecretValue's time).
+//! parsed again on every read.
 //!
 //! Entries belong to one snapshot generation (see `engine::Latest`): all snapshots of a
 //! generation hold the same bytes, so an entry is exactly what a read of that snapshot would
@@ -19,8 +19,7 @@ pub struct RecordCache(Mutex<Generation>);
 #[derive(Default)]
 struct Generation {
     number: u64,
-    /// Shared, so a read takes a reference instead of copying the record (a visible share of
-    /// GetSecretValue when it was copied).
+    /// Shared, so a read takes a reference instead of copying the record.
     records: HashMap<Vec<u8>, Arc<Secret>>,
 }
 

@@ -1,6 +1,7 @@
-//! The AES-256-GCM envelope (ARCHITECTURE invariant 4). Each `KmsKeyId` gets its own key derived
-//! from the master key; each write a random nonce; the associated data binds a ciphertext to its
-//! secret ARN and version id, so a value copied to another secret or version fails to decrypt.
+//! The AES-256-GCM envelope, the only form in which values are stored. Each `KmsKeyId` gets its own
+//! key derived from the master key; each write a random nonce; the associated data binds a
+//! ciphertext to its secret ARN and version id, so a value copied to another secret or version
+//! fails to decrypt.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -29,8 +30,8 @@ const CACHED_CIPHERS: usize = 64;
 
 pub struct Crypto {
     master: MasterKey,
-    /// Every value is sealed or opened with one of these: deriving the key and its AES schedule
-    /// for each request was a visible share of GetSecretValue's CPU.
+    /// Every value is sealed or opened with one of these, so that no request derives the key
+    /// and its AES schedule again.
     ciphers: std::sync::Mutex<HashMap<String, Arc<Aes256Gcm>>>,
 }
 
@@ -53,7 +54,7 @@ impl Crypto {
         Aes256Gcm::new(&key)
     }
 
-    /// Shared: copying the expanded AES key schedule for every value showed in the profile.
+    /// Shared, so that no value copies the expanded AES key schedule.
     fn cipher(&self, kms_key_id: &str) -> Arc<Aes256Gcm> {
         let mut ciphers = self.ciphers.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(cipher) = ciphers.get(kms_key_id) {

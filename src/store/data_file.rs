@@ -2,9 +2,9 @@
 //! are owed rather than made, for as long as the open writes nothing but redb's header.
 //!
 //! Why: after `kill -9` the page cache still holds what the dead process wrote and had not
-//! synced, up to ~12 MB when the kill cuts a checkpoint short with 100,000 secrets. redb's open
-//! rewrites its header and syncs, and that sync waited for all of it to reach the disk: 14-30 ms
-//! in ~7% of crashes, on a start that otherwise takes ~5 ms.
+//! synced, which is a lot when the kill cuts a checkpoint short. redb's open rewrites its header
+//! and syncs, and that sync waits for all of it to reach the disk, which can take longer than
+//! the rest of the start.
 //!
 //! Why it is safe to answer before those pages are on disk:
 //! - what the dead process left dirty is either a checkpoint cut short, whose pages the header
@@ -40,8 +40,8 @@ pub struct Deferral {
 
 impl Deferral {
     /// Ends the deferral: every sync from here on is made, and the first pays what the open
-    /// skipped (a sync covers every write before it). Not paid at once: a sync started here ran
-    /// beside the rest of the start and slowed it (a median 2.7 ms after the open, against 0.9).
+    /// skipped (a sync covers every write before it). Not paid at once: a sync started here
+    /// would run beside the rest of the start and slow it.
     pub fn finish(&self) {
         self.deferring.store(false, Ordering::SeqCst);
     }

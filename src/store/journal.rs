@@ -4,9 +4,9 @@
 //! epoch; the journal then refills from its start.
 //!
 //! Why: a durable redb commit writes every page it copied and syncs twice (quick repair needs a
-//! 2-phase commit), and under PutSecretValue load that was the committer's whole time. One
-//! sequential write and one sync per commit, with the pages synced once per checkpoint, is what
-//! databases do for the same reason.
+//! 2-phase commit), and under write load that is what holds the committer up. One sequential
+//! write and one sync per commit, with the pages synced once per checkpoint, is what databases
+//! do for the same reason.
 //!
 //! Record: magic `SDJ1`, CRC-32 of the rest, epoch (u64), sequence (u64), payload length
 //! (u32), then the payload (the ops). Only records of the current epoch with the next sequence
@@ -28,11 +28,10 @@ use std::sync::Arc;
 
 pub const FILE_NAME: &str = "secrets.journal";
 /// The journal's size: bounds the work a restart after a crash does before it is ready, and how
-/// often a busy store checkpoints (each checkpoint holds up the commits behind it). Measured
-/// (PutSecretValue, 16 clients, 5,000 secrets, 2 rounds of 5 x 5 s): 1 MiB 8.4-11.7k req/s with
-/// p99 18-22 ms; 4 MiB 9.9-13.5k with p99 2-5 ms. But with 100,000 secrets, opening redb after
-/// `kill -9` took 0.6 ms with up to ~650 journaled commits unapplied to the file and 3-23 ms with
-/// 740-1,900: past 1 MiB, start-up after a crash misses its 10 ms.
+/// often a busy store checkpoints (each checkpoint holds up the commits behind it). A larger
+/// journal checkpoints less often, but leaves more commits unapplied after `kill -9`, which the
+/// next open of redb pays for; 1 MiB keeps start-up after a crash within its 10 ms target (see
+/// docs/benchmarks.md).
 pub const CAPACITY: u64 = 1024 * 1024;
 /// A journal's size must be a multiple of this: the size a journal is written in.
 const PIECE: u64 = 64 * 1024;
@@ -363,8 +362,7 @@ pub type JournalBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
 /// The changes a journal holds beyond the data file, read where they lie: in the journal's
 /// own pages, mapped. Why not copied: a crash's journal holds up to a megabyte of keys and
-/// values, and on the machines we measure each page of new memory costs microseconds (copying
-/// it out took 3-5 ms of a start that has 10).
+/// values, and copying them into fresh memory would be on the path to ready.
 pub struct Replayed {
     bytes: Option<JournalBytes>,
     payloads: Vec<Range<usize>>,

@@ -1,7 +1,7 @@
 //! Durable storage: one record per secret (metadata, tags, versions and labels) plus one sealed
 //! value per version, in the key-value engine of `engine` (redb). Every change to a secret is
 //! made under that secret's lock as one transaction, committed (fsynced) before the caller
-//! answers (ARCHITECTURE invariants 2 and 3); concurrent changes share commits.
+//! answers; concurrent changes share commits.
 //!
 //! Records are sealed like values (AES-256-GCM, bound to their key), so bytes damaged on disk
 //! or moved to another key are refused rather than served, and names aside, nothing about a
@@ -281,8 +281,8 @@ fn parse_secret_key(bytes: &[u8]) -> Option<SecretKey> {
 }
 
 /// The record entries between `lower` and `upper`. A secret's values lie between records: the
-/// scan steps over the first few (a new search of the tree for every secret made a name-prefix
-/// listing 65% slower) and seeks past the rest (a secret may hold a hundred 64 KiB versions).
+/// scan steps over the first few (cheaper than a new search of the tree for every secret) and
+/// seeks past the rest (a secret may hold a hundred 64 KiB versions).
 fn records_only(
     snapshot: std::sync::Arc<engine::Snapshot>,
     mut lower: std::ops::Bound<Vec<u8>>,
@@ -1241,7 +1241,7 @@ mod tests {
         assert_eq!(err.message, ApiError::secret_not_found().message);
     }
 
-    /// ARCHITECTURE invariant 4: a value sealed for one (secret, version) never opens as another,
+    /// A value sealed for one (secret, version) never opens as another,
     /// even when its bytes are copied there inside the store.
     #[tokio::test]
     async fn ciphertext_moved_to_another_version_or_secret_does_not_open() {

@@ -1,16 +1,14 @@
 //! What a crash left in the journal, held in memory and laid over the data file until the
 //! committer has applied it.
 //!
-//! Why: applying a journal to redb after `kill -9` takes 5–50 ms with 100,000 secrets (each
-//! change dirties a leaf that must be read first), and the server was not ready until it was
-//! done. Reads are answered from the merged changes over the data file at once; the committer
-//! applies them once the server is ready, before any new change.
+//! Why: applying a journal to redb after `kill -9` takes time that grows with the journal (each
+//! change dirties a leaf that must be read first), and the server would not be ready until it
+//! was done. Reads are answered from the merged changes over the data file at once; the
+//! committer applies them once the server is ready, before any new change.
 //!
 //! Building it is on the path to ready, so it copies nothing: keys and values stay in the
-//! journal's mapped pages (`Span`s), and keys are found through a hash table. Copying them out
-//! and keeping them in a `BTreeMap` took 5-7 ms with a full journal (5,400 ops); this takes
-//! 0.5-2 ms (measured in-process, `opened the store` log line, with the crash snapshots of
-//! issue 6).
+//! journal's mapped pages (`Span`s), and keys are found through a hash table rather than copied
+//! into a sorted map.
 //!
 //! The merge keeps each key's last write and the prefix removals (`Clear` is the empty prefix).
 //! A key's value is its last write if the journal wrote it, unless a later removal took its
@@ -32,8 +30,8 @@ pub struct Overlay {
     removed: Vec<Span>,
     /// Each key's last write (`None`: a removal), in the order keys first appear.
     last: Vec<(Span, Option<Span>)>,
-    /// Positions in `last`, by key: a hash table, not a sorted list, because sorting them
-    /// took 1-2 ms of a start after a crash. Only the apply and scans need key order.
+    /// Positions in `last`, by key: a hash table, not a sorted list, because sorting them would
+    /// be on the path to ready after a crash. Only the apply and scans need key order.
     index: HashTable<u32>,
     hasher: DefaultHashBuilder,
 }

@@ -1,5 +1,5 @@
 //! Shared set-up for the integration tests: a secretsd and an aws-sdk-rust client pointed at
-//! it, built without aws-config (spec/crates.md: the slim client builds in ~2 min).
+//! it, built without aws-config (the slim client builds in ~2 min).
 //!
 //! `start()` runs the server in-process, or — when `SECRETSD_BIN` names a binary, as
 //! scripts/test does on its second pass — the release binary itself, so the same matrix proves

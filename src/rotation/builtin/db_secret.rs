@@ -12,8 +12,8 @@ pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A step's failure, in words for the RotationFailed event.
 pub(crate) type StepResult<T> = Result<T, String>;
 
-/// A database secret's JSON (spec/rotation.md §2.3), kept whole so that a rotation changes only
-/// `password` (and `username`) and carries every other key over.
+/// A database secret's JSON (docs/aws-behaviour.md §R2.3), kept whole so that a rotation changes
+/// only `password` (and `username`) and carries every other key over.
 #[derive(Clone)]
 pub(super) struct DbSecret(pub(super) Map<String, Value>);
 

@@ -1,6 +1,6 @@
 //! Native database rotators: the four steps of AWS's RDS rotation templates
-//! (spec/rotation.md §2.4, §6.5 b), with the same secret JSON, the same checks and the same label
-//! writes, done through secretsd's own operations rather than a Lambda.
+//! (docs/aws-behaviour.md §R2.4, §R6.5 b), with the same secret JSON, the same checks and the same
+//! label writes, done through secretsd's own operations rather than a Lambda.
 //!
 //! Single user: the user changes its own password. Alternating users: each rotation switches
 //! between `user` and `user_clone`, which the master secret (`masterarn`) creates with the same

@@ -1,8 +1,8 @@
 //! MySQL and MariaDB for the built-in rotators (mysql_async).
 //!
 //! `SET PASSWORD`, `CREATE USER` and `ALTER USER … IDENTIFIED BY` take no `?` placeholders on
-//! MariaDB (spec/rotation.md §6.5), so values are written as SQL string literals, quoted for the
-//! server's `sql_mode`. Users live at host `'%'`, as the templates assume.
+//! MariaDB (docs/aws-behaviour.md §R6.5), so values are written as SQL string literals, quoted for
+//! the server's `sql_mode`. Users live at host `'%'`, as the templates assume.
 
 use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT};
 use super::tls::{with_mode, RotationTls};

@@ -1,5 +1,5 @@
-//! TLS for the built-in rotators' database logins, as AWS's templates use it (spec/rotation.md
-//! §2.3): the secret's `ssl` key says `true` → TLS only, `false` → plain only, absent → TLS
+//! TLS for the built-in rotators' database logins, as AWS's templates use it (docs/aws-behaviour.md
+//! §R2.3): the secret's `ssl` key says `true` → TLS only, `false` → plain only, absent → TLS
 //! first and plain if that fails. TLS always verifies the server: the certificate must chain to
 //! a trusted root and name the secret's `host` (the templates' `verify-full`, and PyMySQL's
 //! checks with a CA file).
