@@ -1,0 +1,117 @@
+//! Where lines go: the day's file under the data dir, buffered, written out by a flusher and
+//! synced every second; or, without a data dir, the latest lines in memory.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+/// Lines kept in memory for the admin endpoint when there is no data dir.
+const MEMORY_RECORDS: usize = 10_000;
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const SYNC_EVERY_FLUSHES: u32 = 10;
+/// Big enough that a burst of records costs one write.
+const BUFFER_BYTES: usize = 256 * 1024;
+
+/// The open day file (with a data dir) or the latest lines (without one). Shared by every clone
+/// of the trail; a request holds its lock only to copy a line into the buffer.
+#[derive(Default)]
+pub(super) struct Sink {
+    day: String,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    recent: VecDeque<String>,
+}
+
+pub(super) type SharedSink = Arc<Mutex<Sink>>;
+
+pub(super) fn lock(sink: &Mutex<Sink>) -> MutexGuard<'_, Sink> {
+    sink.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Sink {
+    /// Appends one line, to `dir`'s file of `day` (the record's UTC date) or to memory.
+    pub(super) fn append(&mut self, dir: Option<&Path>, day: &str, line: Vec<u8>) {
+        let Some(dir) = dir else {
+            if self.recent.len() == MEMORY_RECORDS {
+                self.recent.pop_front();
+            }
+            // Records are JSON, which is UTF-8.
+            self.recent
+                .push_back(String::from_utf8(line).unwrap_or_default());
+            return;
+        };
+        if self.file.is_none() || self.day != day {
+            if let Some(mut old) = self.file.take() {
+                let _ = old.flush();
+                let _ = old.get_ref().sync_data();
+            }
+            let path = dir.join(format!("{day}.jsonl"));
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+            {
+                Ok(f) => {
+                    self.file = Some(std::io::BufWriter::with_capacity(BUFFER_BYTES, f));
+                    self.day = day.to_string();
+                }
+                Err(e) => {
+                    return tracing::warn!(path = %path.display(), error = %e, "cannot open the audit file")
+                }
+            }
+        }
+        if let Some(file) = self.file.as_mut() {
+            let _ = file.write_all(&line);
+            let _ = file.write_all(b"\n");
+        }
+    }
+
+    /// Writes buffered lines out to the file.
+    pub(super) fn flush(&mut self) {
+        if let Some(file) = self.file.as_mut() {
+            let _ = file.flush();
+        }
+    }
+
+    /// The lines kept in memory, oldest first.
+    pub(super) fn recent(&self) -> impl Iterator<Item = &str> {
+        self.recent.iter().map(String::as_str)
+    }
+}
+
+/// Writes the buffer out every 100 ms and syncs the file every second, until the trail is
+/// dropped (then `Drop` flushes and syncs a last time).
+pub(super) async fn flush_periodically(sink: Weak<Mutex<Sink>>) {
+    let mut ticks = 0u32;
+    loop {
+        tokio::time::sleep(FLUSH_EVERY).await;
+        let Some(sink) = sink.upgrade() else { return };
+        ticks += 1;
+        let file = {
+            let mut sink = lock(&sink);
+            let Some(file) = sink.file.as_mut() else {
+                continue;
+            };
+            let _ = file.flush();
+            // Sync on a second handle, outside the lock, so requests never wait for the disk.
+            if ticks.is_multiple_of(SYNC_EVERY_FLUSHES) {
+                file.get_ref().try_clone().ok()
+            } else {
+                None
+            }
+        };
+        if let Some(file) = file {
+            let _ = tokio::task::spawn_blocking(move || file.sync_data()).await;
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Some(file) = self.file.as_mut() {
+            let _ = file.flush();
+            let _ = file.get_ref().sync_data();
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Records as CloudTrail shapes them, without secret material, one per line; the hand
+//! encoding agrees with the derived one.
+
+use super::encode::Line;
+use super::record::*;
+use super::*;
+use crate::config::AuditLevel;
+use serde_json::Value;
+
+fn call<'a>(request: &'a [u8], response: &'a ResponseIds) -> ApiCall<'a> {
+    ApiCall {
+        time_ms: 1_700_000_000_000,
+        operation: "ListSecrets",
+        region: "us-east-1",
+        identity: None,
+        source_ip: "127.0.0.1",
+        user_agent: "test",
+        request_id: "r-1",
+        request,
+        response: Ok(response),
+    }
+}
+
+fn only_record(audit: &Audit) -> Value {
+    let lines = sink::lock(&audit.sink)
+        .recent()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    assert_eq!(lines.len(), 1);
+    assert!(!lines[0].contains(['\n', '\r']), "{}", lines[0]);
+    serde_json::from_str(&lines[0]).unwrap()
+}
+
+#[test]
+fn a_pretty_printed_request_is_one_record_on_one_line() {
+    let audit = Audit::start(None, AuditLevel::All).unwrap();
+    let request = b"{\r\n  \"Filters\": [\n    {\"Key\": \"name\", \"Values\": [\"a\\nb\"]}\n  ],\n  \"MaxResults\": 5,\n  \"SecretString\": \"hidden\"\n}";
+    audit.api_call(call(request, &ResponseIds::default()));
+    let record = only_record(&audit);
+    assert_eq!(
+        record["requestParameters"],
+        serde_json::json!({"Filters": [{"Key": "name", "Values": ["a\nb"]}], "MaxResults": 5})
+    );
+    assert_eq!(record["responseElements"], Value::Null);
+}
+
+#[test]
+fn request_values_are_dropped_and_nothing_left_is_null() {
+    let audit = Audit::start(None, AuditLevel::All).unwrap();
+    let request = br#"{"SecretBinary":"c2VjcmV0","RotationToken":"t","SecretString":"s3cr3t"}"#;
+    audit.api_call(call(request, &ResponseIds::default()));
+    let record = only_record(&audit);
+    assert_eq!(record["requestParameters"], Value::Null);
+    assert!(!record.to_string().contains("s3cr3t"));
+    assert!(!record.to_string().contains("c2VjcmV0"));
+}
+
+#[test]
+fn response_identifiers_are_read_without_the_value() {
+    let response = br#"{"ARN":"arn:x","CreatedDate":1.5,"Name":"n","SecretString":"s3cr3t","VersionId":"v","VersionStages":["AWSCURRENT"]}"#;
+    let ids = ResponseIds::read(response);
+    assert_eq!(
+        ids,
+        ResponseIds {
+            arn: Some("arn:x".into()),
+            name: Some("n".into()),
+            version_id: Some("v".into()),
+        }
+    );
+    let audit = Audit::start(None, AuditLevel::All).unwrap();
+    audit.api_call(call(br#"{"SecretId":"n"}"#, &ids));
+    let record = only_record(&audit);
+    assert_eq!(
+        record["responseElements"],
+        serde_json::json!({"ARN": "arn:x", "Name": "n", "VersionId": "v"})
+    );
+    assert_eq!(
+        record["requestParameters"],
+        serde_json::json!({"SecretId": "n"})
+    );
+}
+
+fn encodings_agree(record: &Record<'_>) {
+    let mut line = Line(Vec::new());
+    record.encode(&mut line);
+    let by_hand = String::from_utf8(line.0).unwrap();
+    let derived = serde_json::to_string(record).unwrap();
+    assert_eq!(by_hand, derived);
+}
+
+#[test]
+fn the_hand_encoding_is_the_derived_one() {
+    let ids = ResponseIds {
+        arn: Some("arn:aws:secretsmanager:us-east-1:000000000000:secret:a-AbCdEf".into()),
+        name: Some("back\\slash".into()),
+        version_id: None,
+    };
+    let only_version = ResponseIds {
+        arn: None,
+        name: None,
+        version_id: Some("v1".into()),
+    };
+    let request = b"{\"SecretId\":\"a\",\n\"Tags\":[{\"Key\":\"k\\u00e9\",\"Value\":\"\\\"q\\\"\"}],\"SecretString\":\"x\"}";
+    let identity = || Identity {
+        principal_arn: "arn:aws:iam::000000000000:user/t\u{7f}\u{e9}",
+        account: "000000000000",
+        access_key_id: "AKIA\"X",
+    };
+    let none = ResponseIds::default();
+    let calls = [
+        ApiCall {
+            identity: Some(identity()),
+            ..call(request, &ids)
+        },
+        ApiCall {
+            user_agent: "control\u{1}character",
+            ..call(b"{}", &only_version)
+        },
+        ApiCall {
+            response: Err((
+                "ResourceNotFoundException",
+                "Secrets Manager can't find \"it\".",
+            )),
+            ..call(b"not json", &ids)
+        },
+        ApiCall {
+            identity: Some(identity()),
+            operation: "PutSecretValue",
+            ..call(br#"{"SecretId":"a"}"#, &none)
+        },
+    ];
+    for call in &calls {
+        encodings_agree(&api_record(call));
+    }
+    let arn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:rot\"ated-AbCdEf";
+    let event = RotationEvent {
+        time_ms: 1_700_000_000_000,
+        name: "RotationSucceeded".into(),
+        token: "t-1".into(),
+        detail: Some("step \"finishSecret\"\nfailed".into()),
+    };
+    encodings_agree(&rotation_record(arn, "000000000000", "us-east-1", &event));
+    let event = RotationEvent {
+        detail: None,
+        ..event
+    };
+    encodings_agree(&rotation_record(arn, "000000000000", "us-east-1", &event));
+}
