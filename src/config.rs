@@ -74,8 +74,9 @@ enum PrincipalKind {
     Role,
 }
 
-/// A declared principal with its policies loaded (files relative to the config file) and
-/// checked against the IAM grammar, so a bad policy stops start-up with its name in the error.
+/// A declared principal with its policies loaded (files relative to the config file) and read
+/// into their typed form once, checked against the IAM grammar, so a bad policy stops start-up
+/// with its name in the error.
 fn load_principal(
     p: PrincipalFile,
     default_account: &str,

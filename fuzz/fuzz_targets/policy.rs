@@ -5,8 +5,8 @@
 //! Input: a policy document, e.g.
 //! `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`.
 //!
-//! Properties: no panic; a parsed document is a JSON object that parses again, re-encoded, to
-//! the same value (floats aside); evaluation of every accepted document, as a resource policy and as an
+//! Properties: no panic; an accepted document, re-encoded, reads again into the same typed
+//! document (floats aside); evaluation of every accepted document, as a resource policy and as an
 //! identity policy, over requests with condition keys, does not panic; adding a statement that
 //! denies everything to an accepted document keeps it valid, turns every decision into an
 //! explicit deny, and never widens what `grants_public_access` reports; an identity policy cut
@@ -17,7 +17,7 @@ use libfuzzer_sys::fuzz_target;
 use secretsd::auth::policy::{
     evaluate, grants_public_access, statements_for_action, Context, Decision, Request, Source,
 };
-use secretsd::model::policy::{self, Kind};
+use secretsd::model::policy::{self, Kind, PolicyDocument, Statement};
 use serde_json::{json, Value};
 
 const SECRET: &str =
@@ -112,29 +112,34 @@ fuzz_target!(|data: &[u8]| {
         let Ok(parsed) = policy::parse_as(document, kind) else {
             continue;
         };
-        assert!(parsed.is_object());
-        assert!(parsed.get("Statement").is_some());
-        let text = serde_json::to_string(&parsed).expect("a JSON value encodes");
-        let again = policy::parse_as(&text, kind).expect("the re-encoded policy parses");
+        assert!(!parsed.statements.is_empty());
+        let value: Value = serde_json::from_str(document).expect("an accepted policy is JSON");
+        let text = serde_json::to_string(&value).expect("a JSON value encodes");
+        let again: Value = serde_json::from_str(&text).expect("re-encoded JSON parses");
+        assert!(
+            policy::parse_as(&text, kind).is_ok(),
+            "the re-encoded policy does not parse"
+        );
         assert_eq!(
-            without_floats(&again),
-            without_floats(&parsed),
-            "the re-encoded policy does not parse to the same value"
+            policy::parse_value(&without_floats(&again), kind),
+            policy::parse_value(&without_floats(&value), kind),
+            "the re-encoded policy does not read to the same document"
         );
         if kind == Kind::Resource {
             assert_eq!(policy::parse(document).as_ref(), Ok(&parsed));
         }
 
-        let denied = with_deny_all(&parsed, kind);
-        assert!(
-            policy::parse_as(&denied.to_string(), kind).is_ok(),
-            "adding a deny-all statement made the policy invalid: {denied}"
-        );
-        let identities = |p: &Value| match kind {
-            Kind::Identity => vec![p.clone()],
-            Kind::Resource => Vec::new(),
+        let denied = with_deny_all(&value, kind);
+        let denied = policy::parse_as(&denied.to_string(), kind).unwrap_or_else(|e| {
+            panic!("adding a deny-all statement made the policy invalid: {denied}: {e:?}")
+        });
+        let identities = |p: &PolicyDocument| -> Vec<Statement> {
+            match kind {
+                Kind::Identity => p.statements.clone(),
+                Kind::Resource => Vec::new(),
+            }
         };
-        let resource = |p: &Value| match kind {
+        let resource = |p: &PolicyDocument| match kind {
             Kind::Resource => Some(p.clone()),
             Kind::Identity => None,
         };
@@ -142,9 +147,9 @@ fuzz_target!(|data: &[u8]| {
             let decision = evaluate(&identities(&parsed), resource(&parsed).as_ref(), request);
             if kind == Kind::Identity {
                 // Strict mode evaluates the statements that can apply to the action alone.
-                let cut = statements_for_action(&identities(&parsed), request.action);
+                let cut = statements_for_action(std::slice::from_ref(&parsed), request.action);
                 assert_eq!(
-                    evaluate(&[cut], None, request),
+                    evaluate(&cut, None, request),
                     decision,
                     "cutting the policy down to {} changed the decision",
                     request.action
@@ -155,7 +160,7 @@ fuzz_target!(|data: &[u8]| {
                 Kind::Identity => Source::Identity,
                 Kind::Resource => Source::Resource,
             };
-            assert_eq!(decision, Decision::ExplicitDeny(source), "{denied}");
+            assert_eq!(decision, Decision::ExplicitDeny(source), "{denied:?}");
         }
         if kind == Kind::Resource {
             // A Deny never widens access. (grants_public_access looks at Allow statements

@@ -222,10 +222,10 @@ pub fn authorize(
         resource_account: secret.map_or(&caller.account, |s| &s.account),
         context: &context,
     };
-    let identity_policies =
+    let identity_statements =
         ctx.identity_policies
             .for_action(&caller.access_key_id, &principal.policies, action);
-    match policy::evaluate(&identity_policies, resource_policy.as_deref(), &request) {
+    match policy::evaluate(&identity_statements, resource_policy.as_deref(), &request) {
         Decision::Allow => match secret {
             Some(secret) if facts.uses_value_key => check_kms_key(&principal.account, secret),
             _ => Ok(()),

@@ -73,7 +73,7 @@ impl Identified for PolicyOutput {
 
 /// Broad access, as BlockPublicPolicy and ValidateResourcePolicy judge it: the policy lets a
 /// principal of any account perform one of Secrets Manager's secret actions.
-fn grants_public_access(policy: &serde_json::Value, resource: &str) -> bool {
+fn grants_public_access(policy: &policy::PolicyDocument, resource: &str) -> bool {
     let actions: Vec<String> = crate::protocol::Operation::ALL
         .iter()
         .map(|op| format!("secretsmanager:{}", op.name()))
@@ -212,10 +212,10 @@ pub async fn validate_resource_policy(
         load(ctx, caller, secret_id)?;
     }
     let document = input.resource_policy.unwrap_or_default();
-    serde_json::from_str::<serde_json::Value>(&document)
+    let value = serde_json::from_str::<serde_json::Value>(&document)
         .map_err(|e| malformed(policy::SyntaxError(e.to_string())))?;
     let mut findings = Vec::new();
-    match policy::parse(&document) {
+    match policy::parse_value(&value, policy::Kind::Resource) {
         Err(e) => findings.push(ValidationFinding {
             check_name: "SYNTAX_CHECKING".into(),
             error_message: e.0,

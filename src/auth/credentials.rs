@@ -35,8 +35,9 @@ pub struct Principal {
     pub mfa: bool,
     /// `aws:PrincipalTag/<key>`.
     pub tags: BTreeMap<String, String>,
-    /// Identity-based policies, already checked against the policy grammar.
-    pub policies: Vec<serde_json::Value>,
+    /// Identity-based policies, read and checked against the policy grammar when the config
+    /// was loaded.
+    pub policies: Vec<crate::model::policy::PolicyDocument>,
 }
 
 /// A configured principal with its credential.
