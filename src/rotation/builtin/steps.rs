@@ -5,7 +5,7 @@ use super::db_secret::{DbSecret, StepResult};
 use super::session::{self, Session};
 use super::tls::RotationTls;
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{messages, ApiError, ErrorCode};
 use crate::model::password::PasswordRules;
 use crate::model::secret::{Ownership, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::rotation::client::SecretsClient;
@@ -320,12 +320,9 @@ impl Rotator<'_> {
     }
 
     async fn require_pending(&self) -> StepResult<DbSecret> {
-        self.pending().await?.ok_or_else(|| {
-            format!(
-                "Secrets Manager can't find the specified secret value for VersionId: {}",
-                self.token
-            )
-        })
+        self.pending()
+            .await?
+            .ok_or_else(|| messages::version_id_not_found(&self.token))
     }
 
     async fn login(&self, secret: &DbSecret) -> StepResult<Session> {
