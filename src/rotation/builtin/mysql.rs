@@ -6,6 +6,7 @@
 
 use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT};
 use super::tls::{with_mode, RotationTls};
+use crate::rotation::error::StepError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
 use tokio::sync::Mutex;
@@ -26,10 +27,12 @@ pub struct Session {
     plain_backslashes: bool,
 }
 
-fn db_error(what: &str, e: mysql_async::Error) -> String {
+fn db_error(what: &str, e: mysql_async::Error) -> StepError {
     match e {
-        mysql_async::Error::Server(s) => format!("{what}: ({}) {}", s.code, s.message),
-        other => format!("{what}: {other}"),
+        mysql_async::Error::Server(s) => {
+            StepError::Database(format!("{what}: ({}) {}", s.code, s.message))
+        }
+        other => StepError::Database(format!("{what}: {other}")),
     }
 }
 
@@ -56,10 +59,10 @@ async fn connect_once(target: &Target, tls: &RotationTls, use_tls: bool) -> Step
     }
     let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
         Err(_) => {
-            return Err(format!(
+            return Err(StepError::Database(format!(
                 "connecting to {}:{} timed out",
                 target.host, target.port
-            ))
+            )))
         }
         Ok(Err(e)) => return Err(db_error("login failed", e)),
         Ok(Ok(conn)) => conn,
@@ -228,7 +231,9 @@ impl Session {
 /// backslashes as ordinary characters. NUL has no safe spelling in both modes: refused.
 fn quote(value: &str, plain_backslashes: bool) -> StepResult<String> {
     if value.contains('\0') {
-        return Err("a user name or password contains a NUL character".into());
+        return Err(StepError::Database(
+            "a user name or password contains a NUL character".into(),
+        ));
     }
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');

@@ -6,6 +6,7 @@
 
 use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT};
 use super::tls::{with_mode, RotationTls};
+use crate::rotation::error::StepError;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{NoTls, Socket};
@@ -15,9 +16,9 @@ pub struct Session {
     client: tokio_postgres::Client,
 }
 
-fn db_error(what: &str, e: tokio_postgres::Error) -> String {
+fn db_error(what: &str, e: tokio_postgres::Error) -> StepError {
     if let Some(db) = e.as_db_error() {
-        return format!("{what}: {}", db.message());
+        return StepError::Database(format!("{what}: {}", db.message()));
     }
     // tokio-postgres leaves the cause (a TLS verification failure, say) to `source()`.
     let mut text = format!("{what}: {e}");
@@ -26,7 +27,7 @@ fn db_error(what: &str, e: tokio_postgres::Error) -> String {
         text.push_str(&format!(": {c}"));
         cause = c.source();
     }
-    text
+    StepError::Database(text)
 }
 
 pub async fn connect(target: &Target, tls: &RotationTls) -> StepResult<Session> {
@@ -70,10 +71,10 @@ where
     let (client, connection) =
         match tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls)).await {
             Err(_) => {
-                return Err(format!(
+                return Err(StepError::Database(format!(
                     "connecting to {}:{} timed out",
                     target.host, target.port
-                ))
+                )))
             }
             Ok(Err(e)) => return Err(db_error("login failed", e)),
             Ok(Ok(pair)) => pair,
