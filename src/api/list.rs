@@ -3,8 +3,8 @@
 //! grow with the secrets before it, and secrets added or deleted meanwhile never shift the pages.
 
 use super::access::Call;
+use super::metadata::{metadata, stages_map, SecretMetadata};
 use super::output::Identified;
-use super::secrets::{metadata, stages_map, SecretMetadata};
 use crate::app::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::model::filter::{self, Filter, FilterKey};
