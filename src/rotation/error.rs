@@ -38,6 +38,9 @@ pub enum StepError {
     /// A database refused the login or a statement, or could not be reached.
     #[error("{0}")]
     Database(String),
+    /// A database did not answer a login within `CONNECT_TIMEOUT`.
+    #[error("connecting to {host}:{port} timed out")]
+    ConnectTimedOut { host: String, port: u16 },
     /// A TLS login failed and so did the plain one that followed it.
     #[error("{plain} (over TLS: {tls})")]
     BothLoginsFailed {

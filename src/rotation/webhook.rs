@@ -31,6 +31,11 @@ pub async fn invoke(function: &FunctionConfig, event: &serde_json::Value) -> Res
     }
 }
 
+/// A failure of the exchange with the webhook at `url`.
+fn failed_at(url: &str) -> impl Fn(hyper::Error) -> StepError + '_ {
+    move |e| StepError::Webhook(format!("webhook {url}: {e}"))
+}
+
 async fn post(function: &FunctionConfig, event: &serde_json::Value) -> Result<(), StepError> {
     let url = function.url.as_deref().unwrap_or_default();
     let uri: hyper::Uri = url
@@ -50,7 +55,7 @@ async fn post(function: &FunctionConfig, event: &serde_json::Value) -> Result<()
         .map_err(|e| StepError::Webhook(format!("cannot connect to {address}: {e}")))?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| StepError::Webhook(format!("webhook {url}: {e}")))?;
+        .map_err(failed_at(url))?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -72,10 +77,7 @@ async fn post(function: &FunctionConfig, event: &serde_json::Value) -> Result<()
     let request = request
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| StepError::Webhook(format!("webhook request: {e}")))?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| StepError::Webhook(format!("webhook {url}: {e}")))?;
+    let response = sender.send_request(request).await.map_err(failed_at(url))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());

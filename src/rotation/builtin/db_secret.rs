@@ -10,6 +10,9 @@ use std::time::Duration;
 /// How long a login may take, as the templates' `connect_timeout=5`.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What a refused login is called in a step's failure, whatever the database.
+pub(crate) const LOGIN_FAILED: &str = "login failed";
+
 /// A step's outcome; a failure is worded for the RotationFailed event.
 pub(crate) type StepResult<T> = Result<T, StepError>;
 

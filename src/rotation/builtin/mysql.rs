@@ -4,7 +4,7 @@
 //! MariaDB (docs/aws-behaviour.md §R6.5), so values are written as SQL string literals, quoted for
 //! the server's `sql_mode`. Users live at host `'%'`, as the templates assume.
 
-use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT};
+use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT, LOGIN_FAILED};
 use super::tls::{with_mode, RotationTls};
 use crate::rotation::error::StepError;
 use mysql_async::prelude::Queryable;
@@ -59,12 +59,12 @@ async fn connect_once(target: &Target, tls: &RotationTls, use_tls: bool) -> Step
     }
     let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
         Err(_) => {
-            return Err(StepError::Database(format!(
-                "connecting to {}:{} timed out",
-                target.host, target.port
-            )))
+            return Err(StepError::ConnectTimedOut {
+                host: target.host.clone(),
+                port: target.port,
+            })
         }
-        Ok(Err(e)) => return Err(db_error("login failed", e)),
+        Ok(Err(e)) => return Err(db_error(LOGIN_FAILED, e)),
         Ok(Ok(conn)) => conn,
     };
     let (version, sql_mode): (String, String) = conn

@@ -4,7 +4,7 @@
 //! names and values with `format('%I', …)`/`format('%L', …)`. The password is sent as a SCRAM
 //! verifier computed here, so the cleartext never reaches the server's statement log.
 
-use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT};
+use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT, LOGIN_FAILED};
 use super::tls::{with_mode, RotationTls};
 use crate::rotation::error::StepError;
 use tokio_postgres::config::SslMode;
@@ -71,12 +71,12 @@ where
     let (client, connection) =
         match tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls)).await {
             Err(_) => {
-                return Err(StepError::Database(format!(
-                    "connecting to {}:{} timed out",
-                    target.host, target.port
-                )))
+                return Err(StepError::ConnectTimedOut {
+                    host: target.host.clone(),
+                    port: target.port,
+                })
             }
-            Ok(Err(e)) => return Err(db_error("login failed", e)),
+            Ok(Err(e)) => return Err(db_error(LOGIN_FAILED, e)),
             Ok(Ok(pair)) => pair,
         };
     // The connection task ends when the client is dropped.
