@@ -3,6 +3,7 @@
 
 use crate::auth::credentials::{AuthMode, Principal, PrincipalCredential};
 use crate::rotation::function::{FunctionConfig, FunctionKind};
+use crate::server::door::BadRule;
 use crate::server::door::{AdminToken, AllowedHosts, AllowedOrigins};
 use crate::server::tls::TlsSetting;
 use crate::store::crypto::{self, MasterKey};
@@ -74,6 +75,38 @@ enum PrincipalKind {
     Role,
 }
 
+/// Why a configuration cannot be used; each is one line that names the culprit.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file the configuration names cannot be read.
+    #[error("cannot read {what} {}: {source}", .path.display())]
+    Unreadable {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The configuration file is not TOML of the expected shape.
+    #[error("bad config file {}: {detail}", .path.display())]
+    BadFile { path: PathBuf, detail: String },
+    /// A declared principal cannot be loaded.
+    #[error("principal {name}: {problem}")]
+    Principal { name: String, problem: String },
+    /// A rule of the server's door (admin token, allowed hosts or origins).
+    #[error(transparent)]
+    Door(#[from] BadRule),
+    /// The master key given cannot be used.
+    #[error("{0}")]
+    MasterKey(String),
+    /// A value that breaks its rule; the text says which and why.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn unreadable(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError {
+    let path = path.to_path_buf();
+    move |source| ConfigError::Unreadable { what, path, source }
+}
+
 /// A declared principal with its policies loaded (files relative to the config file) and read
 /// into their typed form once, checked against the IAM grammar, so a bad policy stops start-up
 /// with its name in the error.
@@ -81,28 +114,26 @@ fn load_principal(
     p: PrincipalFile,
     default_account: &str,
     config_dir: &Path,
-) -> Result<PrincipalCredential, String> {
+) -> Result<PrincipalCredential, ConfigError> {
     let name = &p.name;
+    let problem = |problem: String| ConfigError::Principal {
+        name: name.clone(),
+        problem,
+    };
     let account = p.account.unwrap_or_else(|| default_account.to_string());
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "principal {name}: account '{account}' must be 12 digits"
-        ));
+        return Err(problem(format!("account '{account}' must be 12 digits")));
     }
     if p.access_key_id.is_empty() || p.secret_access_key.is_empty() {
-        return Err(format!(
-            "principal {name}: access_key_id and secret_access_key must not be empty"
+        return Err(problem(
+            "access_key_id and secret_access_key must not be empty".into(),
         ));
     }
     let mut documents = Vec::new();
     for file in &p.policy_files {
         let path = config_dir.join(file);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "principal {name}: cannot read policy file {}: {e}",
-                path.display()
-            )
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| problem(format!("cannot read policy file {}: {e}", path.display())))?;
         documents.push((path.display().to_string(), text));
     }
     for (i, text) in p.policies.into_iter().enumerate() {
@@ -112,7 +143,7 @@ fn load_principal(
         .into_iter()
         .map(|(origin, text)| {
             crate::model::policy::parse_as(&text, crate::model::policy::Kind::Identity)
-                .map_err(|e| format!("principal {name}: {origin} is not a valid policy: {}", e.0))
+                .map_err(|e| problem(format!("{origin} is not a valid policy: {}", e.0)))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let kind = match p.kind {
@@ -226,14 +257,14 @@ pub struct Overrides {
 
 impl Config {
     /// Merges the sources. Every error is one line that names the culprit.
-    pub fn resolve(overrides: Overrides) -> Result<Config, String> {
+    pub fn resolve(overrides: Overrides) -> Result<Config, ConfigError> {
         let file = match &overrides.config_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| {
-                    let detail = e.message().to_string();
-                    format!("bad config file {}: {detail}", path.display())
+                let text =
+                    std::fs::read_to_string(path).map_err(unreadable("config file", path))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::BadFile {
+                    path: path.clone(),
+                    detail: e.message().to_string(),
                 })?
             }
             None => FileConfig::default(),
@@ -244,7 +275,9 @@ impl Config {
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
         let listen = listen_text.parse().map_err(|_| {
-            format!("bad listen address '{listen_text}': expected IP:PORT, e.g. 127.0.0.1:4584")
+            ConfigError::Invalid(format!(
+                "bad listen address '{listen_text}': expected IP:PORT, e.g. 127.0.0.1:4584"
+            ))
         })?;
         let storage = if overrides.in_memory || file.in_memory.unwrap_or(false) {
             Location::InMemory
@@ -261,12 +294,15 @@ impl Config {
             .or(file.account)
             .unwrap_or(defaults.account);
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("bad account id '{account}': it must be 12 digits"));
+            return Err(ConfigError::Invalid(format!(
+                "bad account id '{account}': it must be 12 digits"
+            )));
         }
         let master_key = overrides
             .master_key
             .map(|text| crypto::parse_master_key(&text))
-            .transpose()?;
+            .transpose()
+            .map_err(ConfigError::MasterKey)?;
         let config_dir = overrides
             .config_file
             .as_deref()
@@ -283,16 +319,15 @@ impl Config {
             .iter()
             .find(|p| !keys.insert(p.access_key_id.clone()))
         {
-            return Err(format!(
+            return Err(ConfigError::Invalid(format!(
                 "access key {} is given to two principals",
                 dup.access_key_id
-            ));
+            )));
         }
         // Checked now, so a wrong path is a start-up error rather than a failed rotation later.
         let rotation_ca_file = overrides.rotation_ca_file.or(file.rotation_ca_file);
         if let Some(path) = &rotation_ca_file {
-            std::fs::metadata(path)
-                .map_err(|e| format!("cannot read rotation_ca_file {}: {e}", path.display()))?;
+            std::fs::metadata(path).map_err(unreadable("rotation_ca_file", path))?;
         }
         let allowed_hosts =
             AllowedHosts::parse(&non_empty_or(overrides.allowed_hosts, file.allowed_hosts))?;
@@ -341,35 +376,43 @@ fn non_empty_or(flags: Vec<String>, file: Option<Vec<String>>) -> Vec<String> {
 
 /// The admin token, given itself or as a file that holds it (a secret is better kept out of
 /// process listings and shell history).
-fn admin_token(token: Option<String>, file: Option<PathBuf>) -> Result<Option<AdminToken>, String> {
+fn admin_token(
+    token: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Option<AdminToken>, ConfigError> {
     let text = match (token, file) {
         (Some(_), Some(_)) => {
-            return Err("give the admin token or an admin token file, not both".to_string())
+            return Err(ConfigError::Invalid(
+                "give the admin token or an admin token file, not both".into(),
+            ))
         }
         (Some(token), None) => token,
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read the admin token file {}: {e}", path.display()))?,
+        (None, Some(path)) => {
+            std::fs::read_to_string(&path).map_err(unreadable("the admin token file", &path))?
+        }
         (None, None) => return Ok(None),
     };
-    AdminToken::new(&text).map(Some)
+    Ok(Some(AdminToken::new(&text)?))
 }
 
 fn tls_setting(
     mode: Option<String>,
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
-) -> Result<Option<TlsSetting>, String> {
+) -> Result<Option<TlsSetting>, ConfigError> {
     match (mode.as_deref(), cert, key) {
         (None, None, None) => Ok(None),
         (Some("self-signed"), None, None) => Ok(Some(TlsSetting::SelfSigned)),
         (None, Some(cert), Some(key)) => Ok(Some(TlsSetting::Files { cert, key })),
-        (Some("self-signed"), ..) => {
-            Err("give --tls self-signed or --tls-cert with --tls-key, not both".to_string())
-        }
-        (Some(other), ..) => Err(format!(
-            "bad tls '{other}': the one mode is self-signed (or give --tls-cert and --tls-key)"
+        (Some("self-signed"), ..) => Err(ConfigError::Invalid(
+            "give --tls self-signed or --tls-cert with --tls-key, not both".into(),
         )),
-        (None, ..) => Err("--tls-cert and --tls-key go together".to_string()),
+        (Some(other), ..) => Err(ConfigError::Invalid(format!(
+            "bad tls '{other}': the one mode is self-signed (or give --tls-cert and --tls-key)"
+        ))),
+        (None, ..) => Err(ConfigError::Invalid(
+            "--tls-cert and --tls-key go together".into(),
+        )),
     }
 }
 
@@ -377,7 +420,7 @@ fn tls_setting(
 /// template's engine and strategy unless it names its own.
 fn check_functions(
     mut functions: BTreeMap<String, FunctionConfig>,
-) -> Result<BTreeMap<String, FunctionConfig>, String> {
+) -> Result<BTreeMap<String, FunctionConfig>, ConfigError> {
     for (name, f) in functions.iter_mut() {
         if f.kind == FunctionKind::Builtin {
             if let Some(template) = FunctionConfig::template(name) {
@@ -387,25 +430,25 @@ fn check_functions(
         }
         match f.kind {
             FunctionKind::Builtin if f.engine.is_none() || f.strategy.is_none() => {
-                return Err(format!(
+                return Err(ConfigError::Invalid(format!(
                     "function {name}: kind \"builtin\" needs engine = \"postgres\"|\"mysql\"|\"mariadb\" and strategy = \"single\"|\"alternating\""
-                ))
+                )))
             }
             FunctionKind::Webhook
                 if f.url.as_deref().is_none_or(|u| !u.starts_with("http://"))
                     || f.hmac_secret.as_deref().is_none_or(str::is_empty) =>
             {
-                return Err(format!(
+                return Err(ConfigError::Invalid(format!(
                     "function {name}: kind \"webhook\" needs url = \"http://host:port/path\" and hmac_secret = \"…\" (the key of the X-Signature header)"
-                ))
+                )))
             }
             FunctionKind::Exec if f.command.is_empty() => {
-                return Err(format!("function {name}: kind \"exec\" needs a command"))
+                return Err(ConfigError::Invalid(format!("function {name}: kind \"exec\" needs a command")))
             }
             FunctionKind::Python if f.handler.as_deref().is_none_or(|h| !h.contains('.')) => {
-                return Err(format!(
+                return Err(ConfigError::Invalid(format!(
                     "function {name}: kind \"python\" needs handler = \"path/to/file.function\""
-                ))
+                )))
             }
             _ => {}
         }
@@ -419,6 +462,10 @@ mod tests {
     use crate::rotation::function::{DbEngine, RotationStrategy};
 
     fn with_file(text: &str) -> Result<Config, String> {
+        with_file_checked(text).map_err(|e| e.to_string())
+    }
+
+    fn with_file_checked(text: &str) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secretsd.toml");
         std::fs::write(&path, text).unwrap();
@@ -444,6 +491,7 @@ mod tests {
                 config_file: Some(path.clone()),
                 ..Default::default()
             })
+            .map_err(|e| e.to_string())
         };
         write(
             r#"auth = "strict"
@@ -589,7 +637,7 @@ policies = ['{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","
             config.allowed_hosts.names().collect::<Vec<_>>(),
             ["from-flag"]
         );
-        let err = |overrides: Overrides| Config::resolve(overrides).unwrap_err();
+        let err = |overrides: Overrides| Config::resolve(overrides).unwrap_err().to_string();
         assert_eq!(
             err(Overrides {
                 admin_token: Some("a-long-enough-token-1".into()),
@@ -632,13 +680,15 @@ policies = ['{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","
             listen: Some("nope".into()),
             ..Default::default()
         })
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("bad listen address 'nope'"));
         let err = Config::resolve(Overrides {
             config_file: Some("/nonexistent/x.toml".into()),
             ..Default::default()
         })
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("cannot read config file"));
     }
 }

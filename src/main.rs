@@ -183,9 +183,18 @@ async fn wait_for_signal() {
     }
 }
 
-fn init_logging(level: &str) -> Result<(), String> {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .map_err(|e| format!("bad log level '{level}': {e}"))?;
+#[derive(Debug, thiserror::Error)]
+#[error("bad log level '{level}': {source}")]
+struct BadLogLevel {
+    level: String,
+    source: tracing_subscriber::filter::ParseError,
+}
+
+fn init_logging(level: &str) -> Result<(), BadLogLevel> {
+    let filter = tracing_subscriber::EnvFilter::try_new(level).map_err(|source| BadLogLevel {
+        level: level.to_string(),
+        source,
+    })?;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -193,7 +202,7 @@ fn init_logging(level: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn fail(message: &str) -> ExitCode {
+fn fail(message: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("secretsd: {message}");
     ExitCode::FAILURE
 }

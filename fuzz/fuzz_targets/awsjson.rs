@@ -1,24 +1,26 @@
-//! The awsJson 1.1 decoder: `protocol::decode` into each operation's typed input, as
-//! `api::dispatch` does, plus the other pure readers of a raw body (`RequestFacts::of` for
-//! policy evaluation, GetRandomPassword, the ListSecrets/BatchGetSecretValue filters).
+//! The awsJson 1.1 decoder: `protocol::decode` into each operation's typed input and its
+//! `Input::validate`, as `api::dispatch` does, plus the other pure readers of a raw body
+//! (`RequestFacts::of` for policy evaluation, GetRandomPassword, the ListSecrets/BatchGetSecretValue
+//! filters).
 //!
 //! Input: `<Operation>\n<body>`, e.g. `CreateSecret\n{"Name":"x"}`. A first line that names no
 //! operation picks one by its first byte, so mutations move between operations.
 //!
 //! Properties: no panic; a body is accepted only if it is blank or a JSON object; every refusal
 //! is a 400 `SerializationException` with a message; acceptance depends on the JSON value, not
-//! on its spelling (the re-encoded value decodes the same way); the condition keys name the
-//! operation's action; a generated password obeys the rules it was asked for.
+//! on its spelling (the re-encoded value decodes the same way); a body parsed first (strict mode)
+//! decodes exactly as the raw body does; validation refuses only with a client error; the
+//! condition keys name the operation's action; a generated password obeys the rules it was asked
+//! for.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use secretsd::api::access::RequestFacts;
-use secretsd::api::{list, policy, random, replication, rotation, secrets, tags, values};
+use secretsd::api::{list, lookup, policy, random, replication, rotation, secrets, tags, values};
 use secretsd::error::ErrorCode;
 use secretsd::model::password::{DEFAULT_LENGTH, PUNCTUATION};
 use secretsd::model::validate::Constraints;
-use secretsd::protocol::{self, Operation};
-use serde::de::DeserializeOwned;
+use secretsd::protocol::{self, Body, Input, Operation};
 use serde_json::Value;
 
 fn split(data: &[u8]) -> (Operation, &[u8]) {
@@ -36,8 +38,8 @@ fn split(data: &[u8]) -> (Operation, &[u8]) {
     (op, body)
 }
 
-/// `protocol::decode::<T>` with the protocol's promises checked.
-fn decode<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+/// `protocol::decode::<T>` and `T::validate` with the protocol's promises checked.
+fn decode<T: Input>(body: &[u8]) -> Option<T> {
     let blank = body.iter().all(u8::is_ascii_whitespace);
     let value = serde_json::from_slice::<Value>(body).ok();
     // An object by JSON's syntax. A `Value` may still refuse one (a number beyond f64, serde_json's
@@ -66,11 +68,31 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
             String::from_utf8_lossy(&again)
         );
     }
-    result.ok()
+    assert_eq!(
+        Body::parsed(body).decode::<T>().err(),
+        result.as_ref().err().cloned(),
+        "a body parsed first decodes differently"
+    );
+    let input = result.ok()?;
+    if let Err(e) = protocol::decode::<T>(body).ok()?.validate() {
+        assert!(
+            matches!(
+                e.code,
+                ErrorCode::Validation
+                    | ErrorCode::InvalidParameter
+                    | ErrorCode::InvalidRequest
+                    | ErrorCode::InvalidNextToken
+                    | ErrorCode::MalformedPolicyDocument
+            ),
+            "{e:?}"
+        );
+        assert!(!e.message.is_empty());
+    }
+    Some(input)
 }
 
 fn check_facts(op: Operation, body: &[u8]) {
-    let facts = RequestFacts::of(op, body);
+    let facts = RequestFacts::of(op, Body::parsed(body).members());
     assert_eq!(facts.action, format!("secretsmanager:{}", op.name()));
     if op == Operation::BatchGetSecretValue {
         assert_eq!(facts.secret_action, "secretsmanager:GetSecretValue");
@@ -99,7 +121,7 @@ fn check_password(input: random::GetRandomPasswordInput) {
     let no_upper = input.exclude_uppercase == Some(true);
     let no_lower = input.exclude_lowercase == Some(true);
     let space = input.include_space == Some(true);
-    match random::get_random_password(input) {
+    match input.validate().and_then(random::get_random_password) {
         Ok(out) => {
             let p = out.random_password;
             let want = length.map_or(DEFAULT_LENGTH, |n| n as usize);
@@ -141,7 +163,7 @@ fuzz_target!(|data: &[u8]| {
             decode::<secrets::CreateSecretInput>(body);
         }
         DescribeSecret | RestoreSecret => {
-            decode::<secrets::SecretIdInput>(body);
+            decode::<lookup::SecretIdInput>(body);
         }
         UpdateSecret => {
             decode::<secrets::UpdateSecretInput>(body);
@@ -180,7 +202,7 @@ fuzz_target!(|data: &[u8]| {
             decode::<rotation::RotateSecretInput>(body);
         }
         CancelRotateSecret => {
-            decode::<rotation::CancelRotateSecretInput>(body);
+            decode::<lookup::SecretIdInput>(body);
         }
         ReplicateSecretToRegions => {
             decode::<replication::ReplicateSecretToRegionsInput>(body);
@@ -189,7 +211,7 @@ fuzz_target!(|data: &[u8]| {
             decode::<replication::RemoveRegionsFromReplicationInput>(body);
         }
         StopReplicationToReplica => {
-            decode::<replication::StopReplicationToReplicaInput>(body);
+            decode::<lookup::SecretIdInput>(body);
         }
         AssociateCrossAccountReplica => {
             decode::<replication::AssociateCrossAccountReplicaInput>(body);

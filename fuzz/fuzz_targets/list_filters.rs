@@ -89,7 +89,7 @@ fuzz_target!(|data: &[u8]| {
     let shapes = shapes.unwrap_or_default();
     assert!(filters.len() <= shapes.len());
     let valid = match c.finish() {
-        Ok(()) => true,
+        Ok(_) => true,
         Err(e) => {
             assert_eq!(e.code, ErrorCode::Validation, "{e:?}");
             assert!(

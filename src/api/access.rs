@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
 use crate::model::secret::{Secret, DEFAULT_KMS_KEY};
 use crate::protocol::Operation;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::ops::Deref;
 
 /// One call of an operation: who makes it and, for a configured principal whose policies are
@@ -73,8 +73,9 @@ fn text(value: &Value) -> Option<String> {
 
 impl RequestFacts {
     /// Reads the condition keys a request's members give (docs/aws-behaviour.md §3.5, condition
-    /// keys). Members of the wrong type are left out; the operation rejects them anyway.
-    pub fn of(operation: Operation, body: &[u8]) -> RequestFacts {
+    /// keys); `None` when the body is not a JSON object. Members of the wrong type are left out;
+    /// the operation rejects them anyway.
+    pub fn of(operation: Operation, members: Option<&Map<String, Value>>) -> RequestFacts {
         let action = operation.action();
         let secret_action = if operation == Operation::BatchGetSecretValue {
             Operation::GetSecretValue.action()
@@ -82,7 +83,7 @@ impl RequestFacts {
             action
         };
         let mut keys = Vec::new();
-        let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
+        let Some(members) = members else {
             return RequestFacts {
                 action,
                 secret_action,

@@ -1,9 +1,10 @@
 //! The operations as the built-in rotators see them (`rotation::client::SecretsClient`): the
-//! same calls a Lambda rotation function makes, with the same checks and errors.
+//! same calls a Lambda rotation function makes, with the same checks and errors: each input is
+//! validated as `dispatch` validates a client's.
 
 use super::access::Call;
-use super::lookup::load;
-use super::secrets::{describe_secret, SecretIdInput};
+use super::lookup::{load, SecretIdInput};
+use super::secrets::describe_secret;
 use super::values::{
     get_secret_value, put_secret_value, update_secret_version_stage, GetSecretValueInput,
     PutSecretValueInput, UpdateSecretVersionStageInput,
@@ -12,6 +13,7 @@ use crate::app::Ctx;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::model::secret::Ownership;
+use crate::protocol::Input;
 use crate::rotation::client::{Described, SecretsClient};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -29,7 +31,7 @@ impl SecretsClient for Api {
             let input = SecretIdInput {
                 secret_id: Some(secret_id.to_string()),
             };
-            let out = describe_secret(&self.0, &Call::new(caller), input).await?;
+            let out = describe_secret(&self.0, &Call::new(caller), input.validate()?).await?;
             Ok(Described {
                 rotation_enabled: out.metadata.rotation_enabled,
                 version_stages: out.version_ids_to_stages.unwrap_or_default(),
@@ -50,7 +52,7 @@ impl SecretsClient for Api {
                 version_id: version_id.map(str::to_string),
                 version_stage: Some(stage.to_string()),
             };
-            let out = get_secret_value(&self.0, &Call::new(caller), input).await?;
+            let out = get_secret_value(&self.0, &Call::new(caller), input.validate()?).await?;
             Ok(out.secret_string.unwrap_or_default())
         })
     }
@@ -71,7 +73,7 @@ impl SecretsClient for Api {
                 version_stages: Some(stages.iter().map(|s| s.to_string()).collect()),
                 ..Default::default()
             };
-            put_secret_value(&self.0, &Call::new(caller), input).await?;
+            put_secret_value(&self.0, &Call::new(caller), input.validate()?).await?;
             Ok(())
         })
     }
@@ -91,7 +93,7 @@ impl SecretsClient for Api {
                 move_to_version_id: Some(to.to_string()),
                 remove_from_version_id: from.map(str::to_string),
             };
-            update_secret_version_stage(&self.0, &Call::new(caller), input).await?;
+            update_secret_version_stage(&self.0, &Call::new(caller), input.validate()?).await?;
             Ok(())
         })
     }

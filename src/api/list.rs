@@ -3,13 +3,14 @@
 //! grow with the secrets before it, and secrets added or deleted meanwhile never shift the pages.
 
 use super::access::Call;
+use super::metadata::{metadata, stages_map, SecretMetadata};
 use super::output::Identified;
-use super::secrets::{metadata, stages_map, SecretMetadata};
 use crate::app::Ctx;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::model::filter::{self, Filter, FilterKey};
 use crate::model::secret::Secret;
 use crate::model::validate::Constraints;
+use crate::protocol::Input;
 use crate::store::{Cursor, ListOrder, Start};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -102,12 +103,7 @@ fn encode_token(sort: SortBy, descending: bool, cursor: &Cursor) -> String {
 }
 
 fn decode_token(token: &str, sort: SortBy, descending: bool) -> ApiResult<Cursor> {
-    let invalid = || {
-        ApiError::new(
-            ErrorCode::InvalidNextToken,
-            "The NextToken value is invalid.",
-        )
-    };
+    let invalid = ApiError::invalid_next_token;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|_| invalid())?;
@@ -313,24 +309,28 @@ fn name_prefixes(filters: &[Filter]) -> Option<Vec<String>> {
         .map(|f| f.values.clone())
 }
 
+/// Where BatchGetSecretValue's filtered mode resumes: its pages are in creation order.
+pub(crate) fn created_order_cursor(next_token: Option<&str>) -> ApiResult<Option<Cursor>> {
+    next_token
+        .map(|t| decode_token(t, SortBy::CreatedDate, false))
+        .transpose()
+}
+
 /// BatchGetSecretValue's filtered mode: secrets in creation order, not scheduled for deletion.
 pub(crate) fn filtered_page(
     ctx: &Ctx,
     caller: &Call<'_>,
     filters: &[Filter],
-    next_token: Option<&str>,
+    after: Option<&Cursor>,
     page_size: usize,
 ) -> ApiResult<(Vec<Secret>, Option<String>)> {
-    let after = next_token
-        .map(|t| decode_token(t, SortBy::CreatedDate, false))
-        .transpose()?;
     let page = read_page(
         ctx,
         caller,
         filters,
         SortBy::CreatedDate,
         false,
-        after.as_ref(),
+        after,
         page_size,
         false,
     )?;
@@ -338,50 +338,81 @@ pub(crate) fn filtered_page(
     Ok((page.secrets.into_iter().map(|(_, s)| s).collect(), token))
 }
 
+pub struct ListSecretsRequest {
+    filters: Vec<Filter>,
+    sort: SortBy,
+    descending: bool,
+    after: Option<Cursor>,
+    page_size: usize,
+    include_deleted: bool,
+}
+
+impl Input for ListSecretsInput {
+    type Valid = ListSecretsRequest;
+
+    fn validate(self) -> ApiResult<ListSecretsRequest> {
+        let mut c = Constraints::new();
+        c.range("maxResults", self.max_results, 1, 100).length(
+            "nextToken",
+            self.next_token.as_deref(),
+            1,
+            4096,
+        );
+        let filters = parse_filters(&mut c, self.filters.as_deref())?;
+        let sort = match self.sort_by.as_deref() {
+            None => Some(SortBy::CreatedDate),
+            Some(text) => {
+                let parsed = SortBy::parse(text);
+                if parsed.is_none() {
+                    c.enum_value(
+                        "sortBy",
+                        text,
+                        "[created-date, last-accessed-date, last-changed-date, name]",
+                    );
+                }
+                parsed
+            }
+        };
+        let descending = match self.sort_order.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => {
+                c.enum_value("sortOrder", other, "[asc, desc]");
+                false
+            }
+        };
+        c.finish()?;
+        // An unknown `SortBy` was a violation, so `finish` failed.
+        let sort = sort.unwrap_or(SortBy::CreatedDate);
+        let after = self
+            .next_token
+            .as_deref()
+            .map(|t| decode_token(t, sort, descending))
+            .transpose()?;
+        Ok(ListSecretsRequest {
+            filters,
+            sort,
+            descending,
+            after,
+            page_size: self.max_results.map_or(DEFAULT_PAGE, |n| n as usize),
+            include_deleted: self.include_planned_deletion.unwrap_or(false),
+        })
+    }
+}
+
 pub async fn list_secrets(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: ListSecretsInput,
+    input: ListSecretsRequest,
 ) -> ApiResult<ListSecretsOutput> {
-    let mut c = Constraints::new();
-    c.range("maxResults", input.max_results, 1, 100).length(
-        "nextToken",
-        input.next_token.as_deref(),
-        1,
-        4096,
-    );
-    let filters = parse_filters(&mut c, input.filters.as_deref())?;
-    let sort = match input.sort_by.as_deref() {
-        None => Some(SortBy::CreatedDate),
-        Some(text) => {
-            let parsed = SortBy::parse(text);
-            if parsed.is_none() {
-                c.enum_value(
-                    "sortBy",
-                    text,
-                    "[created-date, last-accessed-date, last-changed-date, name]",
-                );
-            }
-            parsed
-        }
-    };
-    let descending = match input.sort_order.as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => {
-            c.enum_value("sortOrder", other, "[asc, desc]");
-            false
-        }
-    };
-    c.finish()?;
-    let sort = sort.unwrap_or(SortBy::CreatedDate);
-    let after = input
-        .next_token
-        .as_deref()
-        .map(|t| decode_token(t, sort, descending))
-        .transpose()?;
-    let page_size = input.max_results.map_or(DEFAULT_PAGE, |n| n as usize);
-    let include_deleted = input.include_planned_deletion.unwrap_or(false);
+    let ListSecretsRequest {
+        filters,
+        sort,
+        descending,
+        after,
+        page_size,
+        include_deleted,
+    } = input;
     let page = read_page(
         ctx,
         caller,

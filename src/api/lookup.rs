@@ -7,8 +7,10 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::model::arn::{self, SecretKey, SecretRef};
 use crate::model::secret::Secret;
-use crate::model::validate::Constraints;
+use crate::model::validate::{Constraints, Required};
+use crate::protocol::Input;
 use crate::store::SecretTxn;
+use serde::Deserialize;
 use std::sync::Arc;
 
 /// Resolves a `SecretId` to the key of the secret it names in the caller's partition, and the
@@ -97,17 +99,32 @@ pub(crate) async fn begin_active<'a>(
 }
 
 /// `SecretId`: required, 1–2048 characters, on every operation that takes one.
-pub(crate) fn check_secret_id(c: &mut Constraints, secret_id: Option<&str>) {
-    c.required("secretId", secret_id)
-        .length("secretId", secret_id, 1, 2048);
+pub(crate) fn check_secret_id(c: &mut Constraints, secret_id: Option<String>) -> Required<String> {
+    c.required_length("secretId", secret_id, 1, 2048)
 }
 
-/// For operations whose only constrained member is `SecretId`.
-pub(crate) fn only_secret_id(secret_id: Option<&str>) -> ApiResult<&str> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, secret_id);
-    c.finish()?;
-    Ok(secret_id.unwrap_or_default())
+/// The input of operations whose only member is `SecretId`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretIdInput {
+    pub secret_id: Option<String>,
+}
+
+pub struct SecretIdRequest {
+    pub secret_id: String,
+}
+
+impl Input for SecretIdInput {
+    type Valid = SecretIdRequest;
+
+    fn validate(self) -> ApiResult<SecretIdRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let ok = c.finish()?;
+        Ok(SecretIdRequest {
+            secret_id: secret_id.take(ok),
+        })
+    }
 }
 
 /// What every write on a replica gets (moto's wording; AWS's is not captured).

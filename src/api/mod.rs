@@ -1,7 +1,8 @@
 //! The operations, one file per family (`secrets`, `values`, `list`, `rotation`, `tags`,
-//! `policy`, `replication`, `random`, `managed`): each is one async function
-//! `op(ctx, caller, input) -> Result<output>`. `dispatch` routes a decoded request to its
-//! operation; `lookup` and `write` hold the rules the families share, once.
+//! `policy`, `replication`, `random`, `managed`): each operation has a wire input whose
+//! `protocol::Input::validate` makes the checked request, and one async function
+//! `op(ctx, caller, request) -> Result<output>`. `dispatch` routes a request to its operation;
+//! `lookup`, `write` and `metadata` hold what the families share, once.
 
 pub mod access;
 pub mod dispatch;
@@ -9,6 +10,7 @@ pub mod for_rotators;
 pub mod list;
 pub mod lookup;
 pub mod managed;
+pub mod metadata;
 pub mod output;
 pub mod policy;
 pub mod random;

@@ -3,13 +3,14 @@
 //! access-control work's.
 
 use super::access::Call;
-use super::lookup::{begin_active, begin_existing, check_secret_id, load};
+use super::lookup::{begin_active, begin_existing, check_secret_id, load, SecretIdRequest};
 use super::output::Identified;
 use crate::app::{commit, Ctx};
 use crate::audit::ResponseIds;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::policy;
 use crate::model::validate::Constraints;
+use crate::protocol::Input;
 use serde::{Deserialize, Serialize};
 
 /// Secrets Manager's only policy name so far; the 2026 API names it explicitly.
@@ -88,28 +89,48 @@ fn grants_public_access(policy: &policy::PolicyDocument, resource: &str) -> bool
     crate::auth::policy::grants_public_access(policy, resource, &actions)
 }
 
+pub struct PutResourcePolicyRequest {
+    pub secret_id: String,
+    pub resource_policy: String,
+    parsed: policy::PolicyDocument,
+    pub policy_name: Option<String>,
+    pub block_public_policy: bool,
+}
+
+impl Input for PutResourcePolicyInput {
+    type Valid = PutResourcePolicyRequest;
+
+    fn validate(self) -> ApiResult<PutResourcePolicyRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let document = c.required_length("resourcePolicy", self.resource_policy, 1, 20480);
+        check_policy_name(&mut c, self.policy_name.as_deref())?;
+        let ok = c.finish()?;
+        let document = document.take(ok);
+        let parsed = policy::parse(&document).map_err(malformed)?;
+        Ok(PutResourcePolicyRequest {
+            secret_id: secret_id.take(ok),
+            resource_policy: document,
+            parsed,
+            policy_name: self.policy_name,
+            block_public_policy: self.block_public_policy.unwrap_or(false),
+        })
+    }
+}
+
 pub async fn put_resource_policy(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: PutResourcePolicyInput,
+    input: PutResourcePolicyRequest,
 ) -> ApiResult<PolicyOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    c.required("resourcePolicy", input.resource_policy.as_ref())
-        .length("resourcePolicy", input.resource_policy.as_deref(), 1, 20480);
-    check_policy_name(&mut c, input.policy_name.as_deref())?;
-    c.finish()?;
-    let document = input.resource_policy.unwrap_or_default();
-    let parsed = policy::parse(&document).map_err(malformed)?;
-    let (txn, mut secret) =
-        begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
-    if input.block_public_policy.unwrap_or(false) && grants_public_access(&parsed, &secret.arn) {
+    let (txn, mut secret) = begin_active(ctx, caller, &input.secret_id).await?;
+    if input.block_public_policy && grants_public_access(&input.parsed, &secret.arn) {
         return Err(ApiError::new(
             ErrorCode::PublicPolicy,
             "BlockPublicPolicy is set and the resource policy grants broad access: it lets principals of any account act on the secret.",
         ));
     }
-    secret.resource_policy = Some(document);
+    secret.resource_policy = Some(input.resource_policy);
     secret.last_changed_ms = ctx.clock.now_millis();
     commit(ctx, txn, &secret).await?;
     Ok(PolicyOutput {
@@ -127,21 +148,33 @@ pub struct PolicyRefInput {
     pub policy_name: Option<String>,
 }
 
-fn check_ref(input: &PolicyRefInput) -> ApiResult<()> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    check_policy_name(&mut c, input.policy_name.as_deref())?;
-    c.finish()
+pub struct PolicyRefRequest {
+    pub secret_id: String,
+    pub policy_name: Option<String>,
+}
+
+impl Input for PolicyRefInput {
+    type Valid = PolicyRefRequest;
+
+    fn validate(self) -> ApiResult<PolicyRefRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        check_policy_name(&mut c, self.policy_name.as_deref())?;
+        let ok = c.finish()?;
+        Ok(PolicyRefRequest {
+            secret_id: secret_id.take(ok),
+            policy_name: self.policy_name,
+        })
+    }
 }
 
 /// Without a policy the answer is just `ARN` and `Name` (docs/aws-behaviour.md §3.5).
 pub async fn get_resource_policy(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: PolicyRefInput,
+    input: PolicyRefRequest,
 ) -> ApiResult<PolicyOutput> {
-    check_ref(&input)?;
-    let secret = load(ctx, caller, input.secret_id.as_deref().unwrap_or_default())?;
+    let secret = load(ctx, caller, &input.secret_id)?;
     Ok(PolicyOutput {
         arn: secret.arn.clone(),
         name: secret.name.clone(),
@@ -156,11 +189,9 @@ pub async fn get_resource_policy(
 pub async fn delete_resource_policy(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: PolicyRefInput,
+    input: PolicyRefRequest,
 ) -> ApiResult<PolicyOutput> {
-    check_ref(&input)?;
-    let (txn, mut secret) =
-        begin_existing(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    let (txn, mut secret) = begin_existing(ctx, caller, &input.secret_id).await?;
     if secret.resource_policy.take().is_some() {
         secret.last_changed_ms = ctx.clock.now_millis();
         commit(ctx, txn, &secret).await?;
@@ -196,22 +227,38 @@ pub struct ValidateResourcePolicyOutput {
 
 impl Identified for ValidateResourcePolicyOutput {}
 
+pub struct ValidateResourcePolicyRequest {
+    pub secret_id: Option<String>,
+    pub resource_policy: String,
+}
+
+impl Input for ValidateResourcePolicyInput {
+    type Valid = ValidateResourcePolicyRequest;
+
+    fn validate(self) -> ApiResult<ValidateResourcePolicyRequest> {
+        let mut c = Constraints::new();
+        c.length("secretId", self.secret_id.as_deref(), 1, 2048);
+        let document = c.required_length("resourcePolicy", self.resource_policy, 1, 20480);
+        let ok = c.finish()?;
+        Ok(ValidateResourcePolicyRequest {
+            secret_id: self.secret_id,
+            resource_policy: document.take(ok),
+        })
+    }
+}
+
 /// Unparseable JSON is a `MalformedPolicyDocumentException`; a document that parses but breaks
-/// the grammar, or grants broad access, is reported as findings.
+/// the grammar, or grants broad access, is reported as findings. The secret, when one is named,
+/// is looked up first.
 pub async fn validate_resource_policy(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: ValidateResourcePolicyInput,
+    input: ValidateResourcePolicyRequest,
 ) -> ApiResult<ValidateResourcePolicyOutput> {
-    let mut c = Constraints::new();
-    c.length("secretId", input.secret_id.as_deref(), 1, 2048)
-        .required("resourcePolicy", input.resource_policy.as_ref())
-        .length("resourcePolicy", input.resource_policy.as_deref(), 1, 20480)
-        .finish()?;
     if let Some(secret_id) = input.secret_id.as_deref() {
         load(ctx, caller, secret_id)?;
     }
-    let document = input.resource_policy.unwrap_or_default();
+    let document = input.resource_policy;
     let value = serde_json::from_str::<serde_json::Value>(&document)
         .map_err(|e| malformed(policy::SyntaxError(e.to_string())))?;
     let mut findings = Vec::new();
@@ -255,24 +302,32 @@ pub struct ListResourcePoliciesOutput {
 
 impl Identified for ListResourcePoliciesOutput {}
 
+impl Input for ListResourcePoliciesInput {
+    type Valid = SecretIdRequest;
+
+    fn validate(self) -> ApiResult<SecretIdRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let ok = c
+            .range("maxResults", self.max_results, 1, 100)
+            .length("nextToken", self.next_token.as_deref(), 1, 4096)
+            .finish()?;
+        // One policy at most fits on any page, so no page follows the first.
+        if self.next_token.is_some() {
+            return Err(ApiError::invalid_next_token());
+        }
+        Ok(SecretIdRequest {
+            secret_id: secret_id.take(ok),
+        })
+    }
+}
+
 pub async fn list_resource_policies(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: ListResourcePoliciesInput,
+    input: SecretIdRequest,
 ) -> ApiResult<ListResourcePoliciesOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    c.range("maxResults", input.max_results, 1, 100)
-        .length("nextToken", input.next_token.as_deref(), 1, 4096)
-        .finish()?;
-    // One policy at most fits on any page, so no page follows the first.
-    if input.next_token.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidNextToken,
-            "The NextToken value is invalid.",
-        ));
-    }
-    let secret = load(ctx, caller, input.secret_id.as_deref().unwrap_or_default())?;
+    let secret = load(ctx, caller, &input.secret_id)?;
     Ok(ListResourcePoliciesOutput {
         resource_policies: secret
             .resource_policy

@@ -4,6 +4,7 @@ use super::output::Identified;
 use crate::error::ApiResult;
 use crate::model::password::{PasswordRules, DEFAULT_LENGTH};
 use crate::model::validate::Constraints;
+use crate::protocol::Input;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Deserialize)]
@@ -27,26 +28,33 @@ pub struct GetRandomPasswordOutput {
 
 impl Identified for GetRandomPasswordOutput {}
 
-pub fn get_random_password(input: GetRandomPasswordInput) -> ApiResult<GetRandomPasswordOutput> {
-    Constraints::new()
-        .range("passwordLength", input.password_length, 1, 4096)
-        .length(
-            "excludeCharacters",
-            input.exclude_characters.as_deref(),
-            0,
-            4096,
-        )
-        .finish()?;
-    let rules = PasswordRules {
-        length: input.password_length.map_or(DEFAULT_LENGTH, |n| n as usize),
-        exclude_characters: input.exclude_characters.unwrap_or_default(),
-        exclude_numbers: input.exclude_numbers.unwrap_or(false),
-        exclude_punctuation: input.exclude_punctuation.unwrap_or(false),
-        exclude_uppercase: input.exclude_uppercase.unwrap_or(false),
-        exclude_lowercase: input.exclude_lowercase.unwrap_or(false),
-        include_space: input.include_space.unwrap_or(false),
-        require_each_included_type: input.require_each_included_type.unwrap_or(true),
-    };
+impl Input for GetRandomPasswordInput {
+    type Valid = PasswordRules;
+
+    fn validate(self) -> ApiResult<PasswordRules> {
+        Constraints::new()
+            .range("passwordLength", self.password_length, 1, 4096)
+            .length(
+                "excludeCharacters",
+                self.exclude_characters.as_deref(),
+                0,
+                4096,
+            )
+            .finish()?;
+        Ok(PasswordRules {
+            length: self.password_length.map_or(DEFAULT_LENGTH, |n| n as usize),
+            exclude_characters: self.exclude_characters.unwrap_or_default(),
+            exclude_numbers: self.exclude_numbers.unwrap_or(false),
+            exclude_punctuation: self.exclude_punctuation.unwrap_or(false),
+            exclude_uppercase: self.exclude_uppercase.unwrap_or(false),
+            exclude_lowercase: self.exclude_lowercase.unwrap_or(false),
+            include_space: self.include_space.unwrap_or(false),
+            require_each_included_type: self.require_each_included_type.unwrap_or(true),
+        })
+    }
+}
+
+pub fn get_random_password(rules: PasswordRules) -> ApiResult<GetRandomPasswordOutput> {
     Ok(GetRandomPasswordOutput {
         random_password: rules.generate()?,
     })

@@ -4,7 +4,7 @@
 //! primary's values, labels and metadata after every change of the primary.
 
 use super::access::Call;
-use super::lookup::{begin_existing, check_secret_id, only_secret_id};
+use super::lookup::{begin_existing, check_secret_id, SecretIdRequest};
 use super::output::Identified;
 use crate::app::replicas::{self, DETACHED, FAILED, IN_SYNC};
 use crate::app::{commit, Ctx};
@@ -12,8 +12,9 @@ use crate::audit::ResponseIds;
 use crate::error::{ApiError, ApiResult};
 use crate::model::arn::{self, SecretKey, SecretRef};
 use crate::model::secret::{CrossAccountReplica, Replica, Secret};
-use crate::model::validate::Constraints;
+use crate::model::validate::{Checked, Constraints, Required};
 use crate::protocol::shapes::EpochSeconds;
+use crate::protocol::Input;
 use serde::{Deserialize, Serialize};
 
 fn region_ok(region: &str) -> bool {
@@ -28,11 +29,13 @@ fn region_ok(region: &str) -> bool {
             .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
-fn check_region(c: &mut Constraints, path: &str, region: Option<&str>) {
-    c.required(path, region).length(path, region, 1, 128);
-    if let Some(r) = region.filter(|r| !region_ok(r)) {
+/// A Region member: required, 1–128 characters, AWS's pattern.
+fn check_region(c: &mut Constraints, path: &str, region: Option<String>) -> Required<String> {
+    let region = c.required_length(path, region, 1, 128);
+    if let Some(r) = region.given_str().filter(|r| !region_ok(r)) {
         c.pattern(path, r, r"^([a-z]+-)+\d+$");
     }
+    region
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,19 +73,44 @@ pub fn statuses(primary: &Secret) -> Vec<ReplicationStatusShape> {
         .collect()
 }
 
+/// A Region to replicate to, as checked.
+#[derive(Debug)]
+pub struct ReplicaRegion {
+    pub region: String,
+    pub kms_key_id: Option<String>,
+}
+
+/// `AddReplicaRegions` as checked, before `Constraints::finish` has confirmed their Regions.
+pub struct CheckedRegions(Vec<(Required<String>, Option<String>)>);
+
+impl CheckedRegions {
+    pub fn take(self, ok: Checked) -> Vec<ReplicaRegion> {
+        self.0
+            .into_iter()
+            .map(|(region, kms_key_id)| ReplicaRegion {
+                region: region.take(ok),
+                kms_key_id,
+            })
+            .collect()
+    }
+}
+
 /// Validates `AddReplicaRegions` (shared with CreateSecret).
-pub fn check_add_regions(c: &mut Constraints, regions: &[ReplicaRegionShape]) {
+pub fn check_add_regions(c: &mut Constraints, regions: &[ReplicaRegionShape]) -> CheckedRegions {
     c.items("addReplicaRegions", Some(regions), 1, usize::MAX);
+    let mut checked = Vec::with_capacity(regions.len());
     for (i, r) in regions.iter().enumerate() {
         let path = format!("addReplicaRegions.{}.member", i + 1);
-        check_region(c, &format!("{path}.region"), r.region.as_deref());
+        let region = check_region(c, &format!("{path}.region"), r.region.clone());
         c.length(
             &format!("{path}.kmsKeyId"),
             r.kms_key_id.as_deref(),
             0,
             2048,
         );
+        checked.push((region, r.kms_key_id.clone()));
     }
+    CheckedRegions(checked)
 }
 
 /// Adds replicas to `primary` (not yet committed) and creates them; a Region that already holds
@@ -90,11 +118,11 @@ pub fn check_add_regions(c: &mut Constraints, regions: &[ReplicaRegionShape]) {
 pub async fn add_replicas(
     ctx: &Ctx,
     primary: &mut Secret,
-    regions: &[ReplicaRegionShape],
+    regions: &[ReplicaRegion],
     force: bool,
 ) -> ApiResult<()> {
     for r in regions {
-        let region = r.region.clone().unwrap_or_default();
+        let region = r.region.clone();
         if region == primary.region {
             return Err(ApiError::invalid_parameter("Invalid replica region."));
         }
@@ -157,27 +185,41 @@ impl Identified for ReplicationOutput {
     }
 }
 
+pub struct ReplicateSecretToRegionsRequest {
+    pub secret_id: String,
+    pub add_replica_regions: Vec<ReplicaRegion>,
+    pub force_overwrite_replica_secret: bool,
+}
+
+impl Input for ReplicateSecretToRegionsInput {
+    type Valid = ReplicateSecretToRegionsRequest;
+
+    fn validate(self) -> ApiResult<ReplicateSecretToRegionsRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let regions = c.required("addReplicaRegions", self.add_replica_regions);
+        // An absent list is also shorter than its minimum: AWS reports both.
+        let regions = check_add_regions(&mut c, regions.given().map_or(&[][..], Vec::as_slice));
+        let ok = c.finish()?;
+        Ok(ReplicateSecretToRegionsRequest {
+            secret_id: secret_id.take(ok),
+            add_replica_regions: regions.take(ok),
+            force_overwrite_replica_secret: self.force_overwrite_replica_secret.unwrap_or(false),
+        })
+    }
+}
+
 pub async fn replicate_secret_to_regions(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: ReplicateSecretToRegionsInput,
+    input: ReplicateSecretToRegionsRequest,
 ) -> ApiResult<ReplicationOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    c.required("addReplicaRegions", input.add_replica_regions.as_ref());
-    check_add_regions(
-        &mut c,
-        input.add_replica_regions.as_deref().unwrap_or_default(),
-    );
-    c.finish()?;
-    let (txn, mut secret) =
-        super::lookup::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default())
-            .await?;
+    let (txn, mut secret) = super::lookup::begin_active(ctx, caller, &input.secret_id).await?;
     add_replicas(
         ctx,
         &mut secret,
-        input.add_replica_regions.as_deref().unwrap_or_default(),
-        input.force_overwrite_replica_secret.unwrap_or(false),
+        &input.add_replica_regions,
+        input.force_overwrite_replica_secret,
     )
     .await?;
     commit(ctx, txn, &secret).await?;
@@ -194,31 +236,41 @@ pub struct RemoveRegionsFromReplicationInput {
     pub remove_replica_regions: Option<Vec<String>>,
 }
 
+pub struct RemoveRegionsFromReplicationRequest {
+    pub secret_id: String,
+    pub remove_replica_regions: Vec<String>,
+}
+
+impl Input for RemoveRegionsFromReplicationInput {
+    type Valid = RemoveRegionsFromReplicationRequest;
+
+    fn validate(self) -> ApiResult<RemoveRegionsFromReplicationRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let regions = c.required("removeReplicaRegions", self.remove_replica_regions);
+        // An absent list is also shorter than its minimum: AWS reports both.
+        let listed = regions.given().map_or(&[][..], Vec::as_slice);
+        c.items("removeReplicaRegions", Some(listed), 1, usize::MAX);
+        for (i, r) in listed.iter().enumerate() {
+            let path = format!("removeReplicaRegions.{}.member", i + 1);
+            check_region(&mut c, &path, Some(r.clone()));
+        }
+        let ok = c.finish()?;
+        Ok(RemoveRegionsFromReplicationRequest {
+            secret_id: secret_id.take(ok),
+            remove_replica_regions: regions.take(ok),
+        })
+    }
+}
+
 /// Deletes the listed replicas at once.
 pub async fn remove_regions_from_replication(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: RemoveRegionsFromReplicationInput,
+    input: RemoveRegionsFromReplicationRequest,
 ) -> ApiResult<ReplicationOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    c.required(
-        "removeReplicaRegions",
-        input.remove_replica_regions.as_ref(),
-    );
-    let regions = input.remove_replica_regions.unwrap_or_default();
-    c.items("removeReplicaRegions", Some(&regions), 1, usize::MAX);
-    for (i, r) in regions.iter().enumerate() {
-        check_region(
-            &mut c,
-            &format!("removeReplicaRegions.{}.member", i + 1),
-            Some(r),
-        );
-    }
-    c.finish()?;
-    let (txn, mut secret) =
-        super::lookup::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default())
-            .await?;
+    let regions = input.remove_replica_regions;
+    let (txn, mut secret) = super::lookup::begin_active(ctx, caller, &input.secret_id).await?;
     for region in &regions {
         if let Some(i) = secret.replicas.iter().position(|r| &r.region == region) {
             let replica = secret.replicas.remove(i);
@@ -238,12 +290,6 @@ pub async fn remove_regions_from_replication(
         replication_status: statuses(&secret),
         arn: secret.arn,
     })
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StopReplicationToReplicaInput {
-    pub secret_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -267,10 +313,9 @@ impl Identified for StopReplicationOutput {
 pub async fn stop_replication_to_replica(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: StopReplicationToReplicaInput,
+    input: SecretIdRequest,
 ) -> ApiResult<StopReplicationOutput> {
-    let secret_id = only_secret_id(input.secret_id.as_deref())?;
-    let (txn, mut secret) = begin_existing(ctx, caller, secret_id).await?;
+    let (txn, mut secret) = begin_existing(ctx, caller, &input.secret_id).await?;
     let Some(primary_region) = secret.primary_region.take() else {
         return Err(ApiError::invalid_request(
             "StopReplicationToReplica must be called on a replica secret, in the replica's Region.",
@@ -344,9 +389,43 @@ impl Identified for CrossAccountOutput {
     }
 }
 
-fn check_replica_arn(c: &mut Constraints, arn: Option<&str>) {
-    c.required("crossAccountReplicaARN", arn)
-        .length("crossAccountReplicaARN", arn, 20, 2048);
+fn check_replica_arn(c: &mut Constraints, arn: Option<String>) -> Required<String> {
+    c.required_length("crossAccountReplicaARN", arn, 20, 2048)
+}
+
+pub struct AssociateCrossAccountReplicaRequest {
+    pub secret_id: String,
+    pub cross_account_replica_arn: String,
+    pub replication_role_arn: Option<String>,
+}
+
+impl Input for AssociateCrossAccountReplicaInput {
+    type Valid = AssociateCrossAccountReplicaRequest;
+
+    fn validate(self) -> ApiResult<AssociateCrossAccountReplicaRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let replica_arn = check_replica_arn(&mut c, self.cross_account_replica_arn);
+        c.length(
+            "replicationRoleARN",
+            self.replication_role_arn.as_deref(),
+            20,
+            2048,
+        );
+        if let Some(r) = self
+            .replica_restriction
+            .as_deref()
+            .filter(|r| *r != "SameOrg" && *r != "NoRestriction")
+        {
+            c.enum_value("replicaRestriction", r, "[SameOrg, NoRestriction]");
+        }
+        let ok = c.finish()?;
+        Ok(AssociateCrossAccountReplicaRequest {
+            secret_id: secret_id.take(ok),
+            cross_account_replica_arn: replica_arn.take(ok),
+            replication_role_arn: self.replication_role_arn,
+        })
+    }
 }
 
 /// Links a primary to the replica another account created for it (`CrossAccountPrimaryARN`)
@@ -354,29 +433,10 @@ fn check_replica_arn(c: &mut Constraints, arn: Option<&str>) {
 pub async fn associate_cross_account_replica(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: AssociateCrossAccountReplicaInput,
+    input: AssociateCrossAccountReplicaRequest,
 ) -> ApiResult<CrossAccountOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    check_replica_arn(&mut c, input.cross_account_replica_arn.as_deref());
-    c.length(
-        "replicationRoleARN",
-        input.replication_role_arn.as_deref(),
-        20,
-        2048,
-    );
-    if let Some(r) = input
-        .replica_restriction
-        .as_deref()
-        .filter(|r| *r != "SameOrg" && *r != "NoRestriction")
-    {
-        c.enum_value("replicaRestriction", r, "[SameOrg, NoRestriction]");
-    }
-    c.finish()?;
-    let replica_arn = input.cross_account_replica_arn.unwrap_or_default();
-    let (txn, mut primary) =
-        super::lookup::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default())
-            .await?;
+    let replica_arn = input.cross_account_replica_arn;
+    let (txn, mut primary) = super::lookup::begin_active(ctx, caller, &input.secret_id).await?;
     let SecretRef::FullArn { key, arn } = arn::parse_secret_id(&replica_arn)? else {
         return Err(ApiError::invalid_parameter(
             "CrossAccountReplicaARN must be the full ARN of the replica secret.",
@@ -451,21 +511,35 @@ pub struct DisassociateCrossAccountReplicaInput {
     pub cross_account_replica_arn: Option<String>,
 }
 
+pub struct DisassociateCrossAccountReplicaRequest {
+    pub secret_id: String,
+    pub cross_account_replica_arn: String,
+}
+
+impl Input for DisassociateCrossAccountReplicaInput {
+    type Valid = DisassociateCrossAccountReplicaRequest;
+
+    fn validate(self) -> ApiResult<DisassociateCrossAccountReplicaRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let replica_arn = check_replica_arn(&mut c, self.cross_account_replica_arn);
+        let ok = c.finish()?;
+        Ok(DisassociateCrossAccountReplicaRequest {
+            secret_id: secret_id.take(ok),
+            cross_account_replica_arn: replica_arn.take(ok),
+        })
+    }
+}
+
 /// Stops feeding a cross-account replica: both sides show `Detached`, and the replica becomes a
 /// secret of its own.
 pub async fn disassociate_cross_account_replica(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: DisassociateCrossAccountReplicaInput,
+    input: DisassociateCrossAccountReplicaRequest,
 ) -> ApiResult<CrossAccountOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    check_replica_arn(&mut c, input.cross_account_replica_arn.as_deref());
-    c.finish()?;
-    let replica_arn = input.cross_account_replica_arn.unwrap_or_default();
-    let (txn, mut primary) =
-        super::lookup::begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default())
-            .await?;
+    let replica_arn = input.cross_account_replica_arn;
+    let (txn, mut primary) = super::lookup::begin_active(ctx, caller, &input.secret_id).await?;
     let link = primary
         .cross_account_replicas
         .iter_mut()

@@ -2,15 +2,16 @@
 //! is the rotation engine's (`crate::rotation`); these calls configure it and start jobs.
 
 use super::access::Call;
-use super::lookup::{begin_active, check_secret_id, only_secret_id};
+use super::lookup::{begin_active, check_secret_id, SecretIdRequest};
 use super::output::Identified;
 use super::tags::TagShape;
 use crate::app::{commit, Ctx};
 use crate::audit::ResponseIds;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{messages, ApiError, ApiResult};
 use crate::model::schedule;
 use crate::model::secret::{RotationConfig, RotationRules, Tag, AWSCURRENT, AWSPENDING};
 use crate::model::validate::Constraints;
+use crate::protocol::Input;
 use crate::rotation as engine;
 use serde::{Deserialize, Serialize};
 
@@ -71,81 +72,111 @@ impl Identified for RotateSecretOutput {
 const PREVIOUS_INCOMPLETE: &str =
     "A previous rotation isn't complete. That rotation will be reattempted.";
 
+pub struct RotateSecretRequest {
+    pub secret_id: String,
+    pub client_request_token: String,
+    pub rotation_lambda_arn: Option<String>,
+    pub rotation_rules: Option<RotationRules>,
+    pub rotate_immediately: bool,
+    pub external_secret_rotation_metadata: Option<Vec<Tag>>,
+    pub external_secret_rotation_role_arn: Option<String>,
+}
+
+impl Input for RotateSecretInput {
+    type Valid = RotateSecretRequest;
+
+    fn validate(self) -> ApiResult<RotateSecretRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        c.length(
+            "clientRequestToken",
+            self.client_request_token.as_deref(),
+            32,
+            64,
+        )
+        .length(
+            "rotationLambdaARN",
+            self.rotation_lambda_arn.as_deref(),
+            0,
+            2048,
+        )
+        .length(
+            "externalSecretRotationRoleArn",
+            self.external_secret_rotation_role_arn.as_deref(),
+            20,
+            2048,
+        );
+        let metadata = self.external_secret_rotation_metadata.map(|items| {
+            let mut checked = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                let path = format!("externalSecretRotationMetadata.{}.member", i + 1);
+                let key = c.required_length(&format!("{path}.key"), item.key, 1, 256);
+                let value = c.required_length(&format!("{path}.value"), item.value, 1, 2048);
+                checked.push((key, value));
+            }
+            checked
+        });
+        if let Some(rules) = &self.rotation_rules {
+            c.range(
+                "rotationRules.automaticallyAfterDays",
+                rules.automatically_after_days,
+                1,
+                1000,
+            )
+            .length("rotationRules.duration", rules.duration.as_deref(), 2, 3)
+            .length(
+                "rotationRules.scheduleExpression",
+                rules.schedule_expression.as_deref(),
+                1,
+                256,
+            );
+        }
+        let ok = c.finish()?;
+        // RotateSecret reports a missing token as a parameter problem (docs/aws-behaviour.md §3.3),
+        // unlike the writes.
+        let token = self
+            .client_request_token
+            .ok_or_else(|| ApiError::invalid_parameter(messages::TOKEN_REQUIRED))?;
+        let rotation_rules = self.rotation_rules.map(|r| RotationRules {
+            automatically_after_days: r.automatically_after_days,
+            schedule_expression: r.schedule_expression,
+            duration: r.duration,
+        });
+        if let Some(rules) = &rotation_rules {
+            let parsed = schedule::parse(
+                rules.automatically_after_days,
+                rules.schedule_expression.as_deref(),
+            )?;
+            schedule::parse_duration(rules.duration.as_deref(), parsed.as_ref())?;
+        }
+        Ok(RotateSecretRequest {
+            secret_id: secret_id.take(ok),
+            client_request_token: token,
+            rotation_lambda_arn: self.rotation_lambda_arn,
+            rotation_rules,
+            rotate_immediately: self.rotate_immediately.unwrap_or(true),
+            external_secret_rotation_metadata: metadata.map(|items| {
+                items
+                    .into_iter()
+                    .map(|(key, value)| Tag {
+                        key: key.take(ok),
+                        value: value.take(ok),
+                    })
+                    .collect()
+            }),
+            external_secret_rotation_role_arn: self.external_secret_rotation_role_arn,
+        })
+    }
+}
+
 pub async fn rotate_secret(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: RotateSecretInput,
+    input: RotateSecretRequest,
 ) -> ApiResult<RotateSecretOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    c.length(
-        "clientRequestToken",
-        input.client_request_token.as_deref(),
-        32,
-        64,
-    )
-    .length(
-        "rotationLambdaARN",
-        input.rotation_lambda_arn.as_deref(),
-        0,
-        2048,
-    )
-    .length(
-        "externalSecretRotationRoleArn",
-        input.external_secret_rotation_role_arn.as_deref(),
-        20,
-        2048,
-    );
-    for (i, item) in input
-        .external_secret_rotation_metadata
-        .iter()
-        .flatten()
-        .enumerate()
-    {
-        let path = format!("externalSecretRotationMetadata.{}.member", i + 1);
-        c.required(&format!("{path}.key"), item.key.as_ref())
-            .length(&format!("{path}.key"), item.key.as_deref(), 1, 256)
-            .required(&format!("{path}.value"), item.value.as_ref())
-            .length(&format!("{path}.value"), item.value.as_deref(), 1, 2048);
-    }
-    if let Some(rules) = &input.rotation_rules {
-        c.range(
-            "rotationRules.automaticallyAfterDays",
-            rules.automatically_after_days,
-            1,
-            1000,
-        )
-        .length("rotationRules.duration", rules.duration.as_deref(), 2, 3)
-        .length(
-            "rotationRules.scheduleExpression",
-            rules.schedule_expression.as_deref(),
-            1,
-            256,
-        );
-    }
-    c.finish()?;
-    // RotateSecret reports a missing token as a parameter problem (docs/aws-behaviour.md §3.3),
-    // unlike the writes.
-    let token = input.client_request_token.clone().ok_or_else(|| {
-        ApiError::invalid_parameter(
-            "You must provide a ClientRequestToken value. We recommend a UUID-type value.",
-        )
-    })?;
-    let new_rules = input.rotation_rules.as_ref().map(|r| RotationRules {
-        automatically_after_days: r.automatically_after_days,
-        schedule_expression: r.schedule_expression.clone(),
-        duration: r.duration.clone(),
-    });
-    if let Some(rules) = &new_rules {
-        let parsed = schedule::parse(
-            rules.automatically_after_days,
-            rules.schedule_expression.as_deref(),
-        )?;
-        schedule::parse_duration(rules.duration.as_deref(), parsed.as_ref())?;
-    }
-
-    let (mut txn, mut secret) =
-        begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    let token = input.client_request_token;
+    let new_rules = input.rotation_rules;
+    let (mut txn, mut secret) = begin_active(ctx, caller, &input.secret_id).await?;
     super::lookup::check_rotation_function(&secret, input.rotation_lambda_arn.as_deref())?;
     let lambda_arn = if secret.owned_by.is_some() {
         String::new() // the owning service rotates it
@@ -184,13 +215,7 @@ pub async fn rotate_secret(
         enabled: true,
     });
     if let Some(items) = input.external_secret_rotation_metadata {
-        secret.external_rotation_metadata = items
-            .into_iter()
-            .map(|i| Tag {
-                key: i.key.unwrap_or_default(),
-                value: i.value.unwrap_or_default(),
-            })
-            .collect();
+        secret.external_rotation_metadata = items;
     }
     if input.external_secret_rotation_role_arn.is_some() {
         secret.external_rotation_role_arn = input.external_secret_rotation_role_arn;
@@ -198,7 +223,7 @@ pub async fn rotate_secret(
     let now = ctx.clock.now_millis();
     secret.last_changed_ms = now;
     engine::schedule_next(&mut secret, now);
-    let immediately = input.rotate_immediately.unwrap_or(true);
+    let immediately = input.rotate_immediately;
     engine::prepare(&mut txn, &mut secret, &token, !immediately, now)?;
     commit(ctx, txn, &secret).await?;
     ctx.rotation.run(secret.key());
@@ -209,21 +234,14 @@ pub async fn rotate_secret(
     })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CancelRotateSecretInput {
-    pub secret_id: Option<String>,
-}
-
 /// Turns rotation off; a rotation in flight stops, its AWSPENDING version stays for the caller
 /// to clean up, and its id is returned (docs/aws-behaviour.md §R1.9).
 pub async fn cancel_rotate_secret(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: CancelRotateSecretInput,
+    input: SecretIdRequest,
 ) -> ApiResult<RotateSecretOutput> {
-    let secret_id = only_secret_id(input.secret_id.as_deref())?;
-    let (txn, mut secret) = begin_active(ctx, caller, secret_id).await?;
+    let (txn, mut secret) = begin_active(ctx, caller, &input.secret_id).await?;
     let Some(config) = secret.rotation.as_mut() else {
         return Err(ApiError::invalid_request(
             "You can't cancel rotation for a secret that doesn't have rotation configured.",

@@ -4,20 +4,21 @@
 use super::access::Call;
 use super::lookup;
 use super::lookup::resolve;
-use super::lookup::{begin_active, begin_existing, check_secret_id, load, only_secret_id};
+use super::lookup::{begin_active, begin_existing, check_secret_id, load, SecretIdRequest};
+use super::metadata::{metadata, stages_map, SecretMetadata};
 use super::output::Identified;
-use super::replication::{self, ReplicaRegionShape, ReplicationStatusShape};
-use super::rotation::RotationRulesShape;
+use super::replication::{self, ReplicaRegion, ReplicaRegionShape, ReplicationStatusShape};
 use super::tags::{self, TagShape};
 use super::write::{secret_value, write_value};
 use crate::app::replicas;
 use crate::app::{commit, Ctx};
 use crate::audit::ResponseIds;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{messages, ApiError, ApiResult, ErrorCode};
 use crate::model::arn::{self, SecretKey};
-use crate::model::secret::{CrossAccountPrimary, Secret, SecretValue, DEFAULT_KMS_KEY};
+use crate::model::secret::{CrossAccountPrimary, Secret, SecretValue, Tag, DEFAULT_KMS_KEY};
 use crate::model::validate::{self, Constraints};
 use crate::protocol::shapes::{Blob, EpochSeconds};
+use crate::protocol::Input;
 use crate::store::SecretTxn;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -98,14 +99,20 @@ fn kms_key(input: Option<String>) -> Option<String> {
     input.filter(|k| !k.is_empty() && k != DEFAULT_KMS_KEY && k != "alias/aws/secretsmanager")
 }
 
+/// A cross-account replica's primary as the request names it: a full ARN, of another account
+/// than the caller's (checked once the caller is known).
+pub struct PrimaryArn {
+    account: String,
+    arn: String,
+}
+
 /// A cross-account replica (`CrossAccountPrimaryARN`) is fed by its primary only: it needs its
 /// own customer-managed key and may carry no value, description, replicas or type
 /// (docs/aws-behaviour.md §3.1).
 fn check_cross_account_replica(
-    caller: &Call<'_>,
     input: &CreateSecretInput,
     primary_arn: &str,
-) -> ApiResult<CrossAccountPrimary> {
+) -> ApiResult<PrimaryArn> {
     let given = |o: bool, what: &str| {
         if o {
             Err(ApiError::invalid_parameter(format!(
@@ -131,47 +138,92 @@ fn check_cross_account_replica(
         ));
     }
     match arn::parse_secret_id(primary_arn) {
-        Ok(arn::SecretRef::FullArn { key, arn }) if key.account != caller.account => {
-            Ok(CrossAccountPrimary {
-                primary_arn: arn,
-                status: replicas::PENDING.to_string(),
-            })
-        }
+        Ok(arn::SecretRef::FullArn { key, arn }) => Ok(PrimaryArn {
+            account: key.account,
+            arn,
+        }),
         _ => Err(ApiError::invalid_parameter(
-            "CrossAccountPrimaryARN must be the full ARN of a secret in another account.",
+            messages::CROSS_ACCOUNT_PRIMARY_ARN,
         )),
+    }
+}
+
+pub struct CreateSecretRequest {
+    pub name: String,
+    pub client_request_token: Option<String>,
+    pub description: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub value: Option<SecretValue>,
+    pub tags: Vec<Tag>,
+    pub add_replica_regions: Option<Vec<ReplicaRegion>>,
+    pub force_overwrite_replica_secret: bool,
+    pub secret_type: Option<String>,
+    pub cross_account_primary: Option<PrimaryArn>,
+}
+
+impl Input for CreateSecretInput {
+    type Valid = CreateSecretRequest;
+
+    fn validate(self) -> ApiResult<CreateSecretRequest> {
+        let mut c = Constraints::new();
+        let name = c.required_length("name", self.name.clone(), 1, 512);
+        check_common(
+            &mut c,
+            self.client_request_token.as_deref(),
+            self.description.as_deref(),
+            self.kms_key_id.as_deref(),
+            self.secret_string.as_deref(),
+            self.secret_binary.as_ref(),
+            self.secret_type.as_deref(),
+        );
+        let tags = tags::check_tags(&mut c, self.tags.as_deref())?;
+        let regions = self
+            .add_replica_regions
+            .as_deref()
+            .map(|regions| replication::check_add_regions(&mut c, regions));
+        let ok = c.finish()?;
+        let name = name.take(ok);
+        validate::new_name(&name)?;
+        let cross_account_primary = match self.cross_account_primary_arn.as_deref() {
+            Some(primary_arn) => Some(check_cross_account_replica(&self, primary_arn)?),
+            None => None,
+        };
+        Ok(CreateSecretRequest {
+            name,
+            value: secret_value(self.secret_string, self.secret_binary)?,
+            client_request_token: self.client_request_token,
+            description: self.description,
+            kms_key_id: self.kms_key_id,
+            tags: tags.take(ok),
+            add_replica_regions: regions.map(|r| r.take(ok)),
+            force_overwrite_replica_secret: self.force_overwrite_replica_secret.unwrap_or(false),
+            secret_type: self.secret_type,
+            cross_account_primary,
+        })
     }
 }
 
 pub async fn create_secret(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: CreateSecretInput,
+    input: CreateSecretRequest,
 ) -> ApiResult<SecretRefOutput> {
-    let mut c = Constraints::new();
-    c.required("name", input.name.as_ref())
-        .length("name", input.name.as_deref(), 1, 512);
-    check_common(
-        &mut c,
-        input.client_request_token.as_deref(),
-        input.description.as_deref(),
-        input.kms_key_id.as_deref(),
-        input.secret_string.as_deref(),
-        input.secret_binary.as_ref(),
-        input.secret_type.as_deref(),
-    );
-    let tags = tags::check_tags(&mut c, input.tags.as_deref())?;
-    if let Some(regions) = &input.add_replica_regions {
-        replication::check_add_regions(&mut c, regions);
-    }
-    c.finish()?;
-    let name = input.name.clone().unwrap_or_default();
-    validate::new_name(&name)?;
-    let cross_account_primary = match input.cross_account_primary_arn.as_deref() {
-        Some(primary_arn) => Some(check_cross_account_replica(caller, &input, primary_arn)?),
+    let cross_account_primary = match input.cross_account_primary {
+        // A request that names a primary carries no value, so no later check of the request
+        // could have answered first.
+        Some(primary) if primary.account == caller.account => {
+            return Err(ApiError::invalid_parameter(
+                messages::CROSS_ACCOUNT_PRIMARY_ARN,
+            ))
+        }
+        Some(primary) => Some(CrossAccountPrimary {
+            primary_arn: primary.arn,
+            status: replicas::PENDING.to_string(),
+        }),
         None => None,
     };
-    let value = secret_value(input.secret_string, input.secret_binary)?;
+    let name = input.name;
+    let value = input.value;
 
     let key = SecretKey {
         account: caller.account.clone(),
@@ -201,7 +253,7 @@ pub async fn create_secret(
                 }
                 return Err(ApiError::new(
                     ErrorCode::ResourceExists,
-                    format!("You can't use ClientRequestToken {token} because that value is already in use for a version of secret {}.", existing.arn),
+                    messages::token_in_use(token, &existing.arn),
                 ));
             }
         }
@@ -211,6 +263,7 @@ pub async fn create_secret(
         ));
     }
 
+    let tags = input.tags;
     let mut secret = Secret {
         arn: new_arn,
         name,
@@ -233,7 +286,7 @@ pub async fn create_secret(
             ctx,
             &mut secret,
             regions,
-            input.force_overwrite_replica_secret.unwrap_or(false),
+            input.force_overwrite_replica_secret,
         )
         .await?;
     }
@@ -276,156 +329,6 @@ pub(crate) async fn commit_with_value(
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SecretIdInput {
-    pub secret_id: Option<String>,
-}
-
-/// What DescribeSecret and ListSecrets both show of a secret: only members that have a value
-/// (docs/aws-behaviour.md §3.1). The two differ only in the name of the stages map.
-#[derive(Debug, Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct SecretMetadata {
-    #[serde(rename = "ARN")]
-    pub arn: String,
-    pub name: String,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub secret_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kms_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rotation_enabled: Option<bool>,
-    #[serde(rename = "RotationLambdaARN", skip_serializing_if = "Option::is_none")]
-    pub rotation_lambda_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owning_service: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rotation_rules: Option<RotationRulesShape>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_secret_rotation_metadata: Option<Vec<TagShape>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_secret_rotation_role_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_rotated_date: Option<EpochSeconds>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_rotation_date: Option<EpochSeconds>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_changed_date: Option<EpochSeconds>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_accessed_date: Option<EpochSeconds>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted_date: Option<EpochSeconds>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<TagShape>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<EpochSeconds>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub primary_region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replication_status: Option<Vec<ReplicationStatusShape>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cross_account_primary: Option<CrossAccountPrimaryShape>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cross_account_replicas: Option<Vec<CrossAccountReplicaShape>>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CrossAccountPrimaryShape {
-    #[serde(rename = "PrimarySecretARN")]
-    pub primary_secret_arn: String,
-    pub replication_status: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CrossAccountReplicaShape {
-    #[serde(rename = "ReplicaSecretARN")]
-    pub replica_secret_arn: String,
-    #[serde(rename = "ReplicationRoleARN", skip_serializing_if = "Option::is_none")]
-    pub replication_role_arn: Option<String>,
-    pub replication_status: String,
-}
-
-pub fn metadata(secret: &Secret) -> SecretMetadata {
-    SecretMetadata {
-        arn: secret.arn.clone(),
-        name: secret.name.clone(),
-        secret_type: secret.secret_type.clone(),
-        description: secret.description.clone(),
-        kms_key_id: secret.kms_key_id.clone(),
-        // Rotation members appear once rotation was configured (docs/aws-behaviour.md §R1.10).
-        rotation_enabled: secret.rotation.as_ref().map(|r| r.enabled),
-        // Managed rotation has no function (docs/aws-behaviour.md §R4.1).
-        rotation_lambda_arn: secret
-            .rotation
-            .as_ref()
-            .map(|r| r.lambda_arn.clone())
-            .filter(|arn| !arn.is_empty()),
-        owning_service: secret.owned_by.as_ref().map(|o| o.service.clone()),
-        rotation_rules: secret
-            .rotation
-            .as_ref()
-            .map(|r| RotationRulesShape::from(&r.rules)),
-        external_secret_rotation_metadata: (!secret.external_rotation_metadata.is_empty()).then(
-            || {
-                secret
-                    .external_rotation_metadata
-                    .iter()
-                    .map(TagShape::from)
-                    .collect()
-            },
-        ),
-        external_secret_rotation_role_arn: secret.external_rotation_role_arn.clone(),
-        last_rotated_date: secret.last_rotated_ms.map(EpochSeconds),
-        next_rotation_date: secret
-            .next_rotation_ms
-            .filter(|_| secret.rotation.as_ref().is_some_and(|r| r.enabled))
-            .map(EpochSeconds),
-        last_changed_date: Some(EpochSeconds(secret.last_changed_ms)),
-        last_accessed_date: secret.last_accessed_ms.map(EpochSeconds),
-        deleted_date: secret.deleted_ms.map(EpochSeconds),
-        tags: secret
-            .tags
-            .as_ref()
-            .map(|tags| tags.iter().map(TagShape::from).collect()),
-        created_date: Some(EpochSeconds(secret.created_ms)),
-        primary_region: secret.effective_primary_region().map(str::to_string),
-        replication_status: (!secret.replicas.is_empty()).then(|| replication::statuses(secret)),
-        cross_account_primary: secret.cross_account_primary.as_ref().map(|p| {
-            CrossAccountPrimaryShape {
-                primary_secret_arn: p.primary_arn.clone(),
-                replication_status: p.status.clone(),
-            }
-        }),
-        cross_account_replicas: (!secret.cross_account_replicas.is_empty()).then(|| {
-            secret
-                .cross_account_replicas
-                .iter()
-                .map(|r| CrossAccountReplicaShape {
-                    replica_secret_arn: r.replica_arn.clone(),
-                    replication_role_arn: r.role_arn.clone(),
-                    replication_status: r.status.clone(),
-                })
-                .collect()
-        }),
-    }
-}
-
-/// Version id → labels, for versions that have labels; `None` when there are none.
-pub fn stages_map(secret: &Secret) -> Option<BTreeMap<String, Vec<String>>> {
-    let stages: BTreeMap<String, Vec<String>> = secret
-        .versions
-        .iter()
-        .filter(|v| !v.is_deprecated())
-        .map(|v| (v.id.clone(), v.stages.clone()))
-        .collect();
-    (!stages.is_empty()).then_some(stages)
-}
-
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeSecretOutput {
@@ -448,9 +351,9 @@ impl Identified for DescribeSecretOutput {
 pub async fn describe_secret(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: SecretIdInput,
+    input: SecretIdRequest,
 ) -> ApiResult<DescribeSecretOutput> {
-    let secret = load(ctx, caller, only_secret_id(input.secret_id.as_deref())?)?;
+    let secret = load(ctx, caller, &input.secret_id)?;
     Ok(DescribeSecretOutput {
         metadata: metadata(&secret),
         version_ids_to_stages: stages_map(&secret),
@@ -470,26 +373,48 @@ pub struct UpdateSecretInput {
     pub secret_type: Option<String>,
 }
 
+pub struct UpdateSecretRequest {
+    pub secret_id: String,
+    pub client_request_token: Option<String>,
+    pub description: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub value: Option<SecretValue>,
+    pub secret_type: Option<String>,
+}
+
+impl Input for UpdateSecretInput {
+    type Valid = UpdateSecretRequest;
+
+    fn validate(self) -> ApiResult<UpdateSecretRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        check_common(
+            &mut c,
+            self.client_request_token.as_deref(),
+            self.description.as_deref(),
+            self.kms_key_id.as_deref(),
+            self.secret_string.as_deref(),
+            self.secret_binary.as_ref(),
+            self.secret_type.as_deref(),
+        );
+        let ok = c.finish()?;
+        Ok(UpdateSecretRequest {
+            secret_id: secret_id.take(ok),
+            value: secret_value(self.secret_string, self.secret_binary)?,
+            client_request_token: self.client_request_token,
+            description: self.description,
+            kms_key_id: self.kms_key_id,
+            secret_type: self.secret_type,
+        })
+    }
+}
+
 pub async fn update_secret(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: UpdateSecretInput,
+    input: UpdateSecretRequest,
 ) -> ApiResult<SecretRefOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    check_common(
-        &mut c,
-        input.client_request_token.as_deref(),
-        input.description.as_deref(),
-        input.kms_key_id.as_deref(),
-        input.secret_string.as_deref(),
-        input.secret_binary.as_ref(),
-        input.secret_type.as_deref(),
-    );
-    c.finish()?;
-    let value = secret_value(input.secret_string, input.secret_binary)?;
-    let (txn, mut secret) =
-        begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    let (txn, mut secret) = begin_active(ctx, caller, &input.secret_id).await?;
     super::lookup::forbid_owned(&secret)?;
     let now = ctx.clock.now_millis();
     if let Some(description) = input.description {
@@ -507,7 +432,7 @@ pub async fn update_secret(
         txn,
         secret,
         input.client_request_token.as_deref(),
-        value.as_ref(),
+        input.value.as_ref(),
         now,
     )
     .await
@@ -546,26 +471,48 @@ fn check_deletable(secret: &Secret) -> ApiResult<()> {
     Ok(())
 }
 
+pub struct DeleteSecretRequest {
+    pub secret_id: String,
+    pub recovery_window_in_days: Option<i64>,
+    pub force_delete_without_recovery: bool,
+}
+
+impl Input for DeleteSecretInput {
+    type Valid = DeleteSecretRequest;
+
+    fn validate(self) -> ApiResult<DeleteSecretRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let ok = c.finish()?;
+        // The range is checked before the combination (real AWS text for window 0 + force).
+        if let Some(days) = self.recovery_window_in_days {
+            if !(7..=30).contains(&days) {
+                return Err(ApiError::invalid_parameter(
+                    "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
+                ));
+            }
+        }
+        let force = self.force_delete_without_recovery.unwrap_or(false);
+        if force && self.recovery_window_in_days.is_some() {
+            return Err(ApiError::invalid_parameter(
+                "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+            ));
+        }
+        Ok(DeleteSecretRequest {
+            secret_id: secret_id.take(ok),
+            recovery_window_in_days: self.recovery_window_in_days,
+            force_delete_without_recovery: force,
+        })
+    }
+}
+
 pub async fn delete_secret(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: DeleteSecretInput,
+    input: DeleteSecretRequest,
 ) -> ApiResult<SecretRefOutput> {
-    let secret_id = only_secret_id(input.secret_id.as_deref())?;
-    // The range is checked before the combination (real AWS text for window 0 + force).
-    if let Some(days) = input.recovery_window_in_days {
-        if !(7..=30).contains(&days) {
-            return Err(ApiError::invalid_parameter(
-                "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
-            ));
-        }
-    }
-    let force = input.force_delete_without_recovery.unwrap_or(false);
-    if force && input.recovery_window_in_days.is_some() {
-        return Err(ApiError::invalid_parameter(
-            "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
-        ));
-    }
+    let secret_id = input.secret_id.as_str();
+    let force = input.force_delete_without_recovery;
     let now = ctx.clock.now_millis();
 
     if force {
@@ -610,10 +557,9 @@ pub async fn delete_secret(
 pub async fn restore_secret(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: SecretIdInput,
+    input: SecretIdRequest,
 ) -> ApiResult<SecretRefOutput> {
-    let secret_id = only_secret_id(input.secret_id.as_deref())?;
-    let (txn, mut secret) = begin_existing(ctx, caller, secret_id).await?;
+    let (txn, mut secret) = begin_existing(ctx, caller, &input.secret_id).await?;
     lookup::forbid_replica(&secret)?;
     if secret.deleted_ms.take().is_some() {
         commit(ctx, txn, &secret).await?;

@@ -2,18 +2,21 @@
 //! UpdateSecretVersionStage (docs/aws-behaviour.md §3.2).
 
 use super::access::Call;
-use super::list::{filtered_page, parse_filters, FilterShape};
+use super::list::{created_order_cursor, filtered_page, parse_filters, FilterShape};
 use super::lookup::{begin_active, check_secret_id, load};
 use super::output::Identified;
 use super::write::{secret_value, write_value};
 use crate::app::{commit, Ctx};
 use crate::audit::ResponseIds;
 use crate::clock::day_start_millis;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{messages, ApiError, ApiResult, ErrorCode};
+use crate::model::filter::Filter;
 use crate::model::secret::{Secret, SecretValue, Version, AWSCURRENT};
 use crate::model::stages;
 use crate::model::validate::Constraints;
 use crate::protocol::shapes::{Blob, EpochSeconds};
+use crate::protocol::Input;
+use crate::store::Cursor;
 use base64::Engine;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -69,9 +72,7 @@ fn select_version(
                 .ok_or_else(|| {
                     ApiError::new(
                         ErrorCode::ResourceNotFound,
-                        format!(
-                        "Secrets Manager can't find the specified secret value for VersionId: {id}"
-                    ),
+                        messages::version_id_not_found(id),
                     )
                 })?;
             if version_stage.is_some_and(|stage| !version.has_stage(stage)) {
@@ -90,24 +91,43 @@ fn select_version(
                 .ok_or_else(|| {
                     ApiError::new(
                         ErrorCode::ResourceNotFound,
-                        format!("Secrets Manager can't find the specified secret value for staging label: {stage}"),
+                        messages::staging_label_not_found(stage),
                     )
                 })
         }
     }
 }
 
+pub struct GetSecretValueRequest {
+    pub secret_id: String,
+    pub version_id: Option<String>,
+    pub version_stage: Option<String>,
+}
+
+impl Input for GetSecretValueInput {
+    type Valid = GetSecretValueRequest;
+
+    fn validate(self) -> ApiResult<GetSecretValueRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let ok = c
+            .length("versionId", self.version_id.as_deref(), 32, 64)
+            .length("versionStage", self.version_stage.as_deref(), 1, 256)
+            .finish()?;
+        Ok(GetSecretValueRequest {
+            secret_id: secret_id.take(ok),
+            version_id: self.version_id,
+            version_stage: self.version_stage,
+        })
+    }
+}
+
 pub async fn get_secret_value(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: GetSecretValueInput,
+    input: GetSecretValueRequest,
 ) -> ApiResult<GetSecretValueOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    c.length("versionId", input.version_id.as_deref(), 32, 64)
-        .length("versionStage", input.version_stage.as_deref(), 1, 256)
-        .finish()?;
-    let secret = load(ctx, caller, input.secret_id.as_deref().unwrap_or_default())?;
+    let secret = load(ctx, caller, &input.secret_id)?;
     read_value(
         ctx,
         &secret,
@@ -200,46 +220,65 @@ impl Identified for PutSecretValueOutput {
 /// `VersionStages`: 1–20 labels of 1–256 characters.
 fn check_stages(c: &mut Constraints, path: &str, stages: Option<&[String]>) {
     c.items(path, stages, 1, 20);
-    for (i, stage) in stages.unwrap_or_default().iter().enumerate() {
+    for (i, stage) in stages.into_iter().flatten().enumerate() {
         c.length(&format!("{path}.{}.member", i + 1), Some(stage), 1, 256);
+    }
+}
+
+pub struct PutSecretValueRequest {
+    pub secret_id: String,
+    pub client_request_token: Option<String>,
+    pub value: SecretValue,
+    pub version_stages: Option<Vec<String>>,
+}
+
+impl Input for PutSecretValueInput {
+    type Valid = PutSecretValueRequest;
+
+    fn validate(self) -> ApiResult<PutSecretValueRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        c.length(
+            "clientRequestToken",
+            self.client_request_token.as_deref(),
+            32,
+            64,
+        )
+        .sensitive_length("secretString", self.secret_string.as_deref(), 1, 65536)
+        .blob_length(
+            "secretBinary",
+            self.secret_binary.as_ref().map(|b| b.0.as_slice()),
+            1,
+            65536,
+        )
+        .sensitive_length("rotationToken", self.rotation_token.as_deref(), 36, 256);
+        check_stages(&mut c, "versionStages", self.version_stages.as_deref());
+        let ok = c.finish()?;
+        let value = secret_value(self.secret_string, self.secret_binary)?.ok_or_else(|| {
+            ApiError::invalid_request("You must provide either SecretString or SecretBinary.")
+        })?;
+        Ok(PutSecretValueRequest {
+            secret_id: secret_id.take(ok),
+            client_request_token: self.client_request_token,
+            value,
+            version_stages: self.version_stages,
+        })
     }
 }
 
 pub async fn put_secret_value(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: PutSecretValueInput,
+    input: PutSecretValueRequest,
 ) -> ApiResult<PutSecretValueOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    c.length(
-        "clientRequestToken",
-        input.client_request_token.as_deref(),
-        32,
-        64,
-    )
-    .sensitive_length("secretString", input.secret_string.as_deref(), 1, 65536)
-    .blob_length(
-        "secretBinary",
-        input.secret_binary.as_ref().map(|b| b.0.as_slice()),
-        1,
-        65536,
-    )
-    .sensitive_length("rotationToken", input.rotation_token.as_deref(), 36, 256);
-    check_stages(&mut c, "versionStages", input.version_stages.as_deref());
-    c.finish()?;
-    let value = secret_value(input.secret_string, input.secret_binary)?.ok_or_else(|| {
-        ApiError::invalid_request("You must provide either SecretString or SecretBinary.")
-    })?;
-    let (mut txn, mut secret) =
-        begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    let (mut txn, mut secret) = begin_active(ctx, caller, &input.secret_id).await?;
     super::lookup::forbid_owned_unless_rotating(caller, &secret)?;
     let now = ctx.clock.now_millis();
     let written = write_value(
         &mut txn,
         &mut secret,
         input.client_request_token.as_deref(),
-        &value,
+        &input.value,
         input.version_stages.as_deref(),
         now,
     )?;
@@ -305,30 +344,47 @@ fn decode_page_token(token: &str) -> ApiResult<usize> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.strip_prefix("v1:")?.parse().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidNextToken,
-                "The NextToken value is invalid.",
-            )
+        .ok_or_else(ApiError::invalid_next_token)
+}
+
+pub struct ListSecretVersionIdsRequest {
+    pub secret_id: String,
+    pub page_size: usize,
+    pub next_token: Option<String>,
+    pub include_deprecated: bool,
+}
+
+impl Input for ListSecretVersionIdsInput {
+    type Valid = ListSecretVersionIdsRequest;
+
+    fn validate(self) -> ApiResult<ListSecretVersionIdsRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let ok = c
+            .range("maxResults", self.max_results, 1, 100)
+            .length("nextToken", self.next_token.as_deref(), 1, 4096)
+            .finish()?;
+        Ok(ListSecretVersionIdsRequest {
+            secret_id: secret_id.take(ok),
+            page_size: self.max_results.map_or(100, |n| n as usize),
+            next_token: self.next_token,
+            include_deprecated: self.include_deprecated.unwrap_or(false),
         })
+    }
 }
 
 pub async fn list_secret_version_ids(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: ListSecretVersionIdsInput,
+    input: ListSecretVersionIdsRequest,
 ) -> ApiResult<ListSecretVersionIdsOutput> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    c.range("maxResults", input.max_results, 1, 100)
-        .length("nextToken", input.next_token.as_deref(), 1, 4096)
-        .finish()?;
-    let secret = load(ctx, caller, input.secret_id.as_deref().unwrap_or_default())?;
+    // The secret is looked up before the token is read: a missing secret is the answer first.
+    let secret = load(ctx, caller, &input.secret_id)?;
     let offset = match input.next_token.as_deref() {
         Some(token) => decode_page_token(token)?,
         None => 0,
     };
-    let include_deprecated = input.include_deprecated.unwrap_or(false);
+    let include_deprecated = input.include_deprecated;
     // Only versions with a value: the rotation placeholder is not listed
     // (docs/aws-behaviour.md §3.2).
     let mut listed: Vec<Version> = secret
@@ -346,11 +402,9 @@ pub async fn list_secret_version_ids(
         }
         listed.sort_by_key(|v| v.created_ms); // stable: ties stay in record order
     }
-    let page_size = input.max_results.unwrap_or(100) as usize;
+    let page_size = input.page_size;
     let end = (offset + page_size).min(listed.len());
-    let versions = listed
-        .get(offset.min(listed.len())..end)
-        .unwrap_or_default()
+    let versions = listed[offset.min(end)..end]
         .iter()
         .map(|v| VersionEntry {
             version_id: v.id.clone(),
@@ -398,30 +452,49 @@ impl Identified for SecretIdentity {
     }
 }
 
+pub struct UpdateSecretVersionStageRequest {
+    pub secret_id: String,
+    pub version_stage: String,
+    pub remove_from_version_id: Option<String>,
+    pub move_to_version_id: Option<String>,
+}
+
+impl Input for UpdateSecretVersionStageInput {
+    type Valid = UpdateSecretVersionStageRequest;
+
+    fn validate(self) -> ApiResult<UpdateSecretVersionStageRequest> {
+        let mut c = Constraints::new();
+        let secret_id = check_secret_id(&mut c, self.secret_id);
+        let version_stage = c.required_length("versionStage", self.version_stage, 1, 256);
+        let ok = c
+            .length(
+                "removeFromVersionId",
+                self.remove_from_version_id.as_deref(),
+                32,
+                64,
+            )
+            .length(
+                "moveToVersionId",
+                self.move_to_version_id.as_deref(),
+                32,
+                64,
+            )
+            .finish()?;
+        Ok(UpdateSecretVersionStageRequest {
+            secret_id: secret_id.take(ok),
+            version_stage: version_stage.take(ok),
+            remove_from_version_id: self.remove_from_version_id,
+            move_to_version_id: self.move_to_version_id,
+        })
+    }
+}
+
 pub async fn update_secret_version_stage(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: UpdateSecretVersionStageInput,
+    input: UpdateSecretVersionStageRequest,
 ) -> ApiResult<SecretIdentity> {
-    let mut c = Constraints::new();
-    check_secret_id(&mut c, input.secret_id.as_deref());
-    c.required("versionStage", input.version_stage.as_ref())
-        .length("versionStage", input.version_stage.as_deref(), 1, 256)
-        .length(
-            "removeFromVersionId",
-            input.remove_from_version_id.as_deref(),
-            32,
-            64,
-        )
-        .length(
-            "moveToVersionId",
-            input.move_to_version_id.as_deref(),
-            32,
-            64,
-        )
-        .finish()?;
-    let (mut txn, mut secret) =
-        begin_active(ctx, caller, input.secret_id.as_deref().unwrap_or_default()).await?;
+    let (mut txn, mut secret) = begin_active(ctx, caller, &input.secret_id).await?;
     super::lookup::forbid_owned_unless_rotating(caller, &secret)?;
     // A deprecated version named here joins the change, to be relabelled.
     let named = [&input.remove_from_version_id, &input.move_to_version_id];
@@ -430,7 +503,7 @@ pub async fn update_secret_version_stage(
     }
     stages::update_stage(
         &mut secret.versions,
-        input.version_stage.as_deref().unwrap_or_default(),
+        &input.version_stage,
         input.remove_from_version_id.as_deref(),
         input.move_to_version_id.as_deref(),
     )?;
@@ -470,39 +543,67 @@ pub struct BatchGetSecretValueOutput {
 
 impl Identified for BatchGetSecretValueOutput {}
 
+/// What BatchGetSecretValue reads: the secrets named, or a page of those that pass filters.
+pub enum BatchSelection {
+    Ids(Vec<String>),
+    Filtered {
+        filters: Vec<Filter>,
+        page_size: usize,
+        after: Option<Cursor>,
+    },
+}
+
+impl Input for BatchGetSecretValueInput {
+    type Valid = BatchSelection;
+
+    fn validate(self) -> ApiResult<BatchSelection> {
+        let mut c = Constraints::new();
+        c.items("secretIdList", self.secret_id_list.as_deref(), 1, 20);
+        for (i, id) in self.secret_id_list.iter().flatten().enumerate() {
+            c.length(&format!("secretIdList.{}.member", i + 1), Some(id), 1, 2048);
+        }
+        c.range("maxResults", self.max_results, 1, 20).length(
+            "nextToken",
+            self.next_token.as_deref(),
+            1,
+            4096,
+        );
+        let filters = parse_filters(&mut c, self.filters.as_deref())?;
+        c.finish()?;
+        match (self.secret_id_list, self.filters) {
+            (Some(_), None) if self.max_results.is_some() || self.next_token.is_some() => {
+                Err(ApiError::invalid_parameter(
+                    "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' or 'NextToken' is provided.",
+                ))
+            }
+            (Some(ids), None) => Ok(BatchSelection::Ids(ids)),
+            (None, Some(_)) => Ok(BatchSelection::Filtered {
+                filters,
+                page_size: self.max_results.map_or(20, |n| n as usize),
+                after: created_order_cursor(self.next_token.as_deref())?,
+            }),
+            _ => Err(ApiError::invalid_parameter(
+                "Either 'SecretIdList' or 'Filters' must be provided, but not both.",
+            )),
+        }
+    }
+}
+
 /// BatchGetSecretValue (docs/aws-behaviour.md §3.2): by id list or by filters; a secret that cannot
 /// be read becomes an entry in `Errors` with the code and text GetSecretValue would give, and the
 /// call itself succeeds.
 pub async fn batch_get_secret_value(
     ctx: &Ctx,
     caller: &Call<'_>,
-    input: BatchGetSecretValueInput,
+    input: BatchSelection,
 ) -> ApiResult<BatchGetSecretValueOutput> {
-    let mut c = Constraints::new();
-    c.items("secretIdList", input.secret_id_list.as_deref(), 1, 20);
-    for (i, id) in input.secret_id_list.iter().flatten().enumerate() {
-        c.length(&format!("secretIdList.{}.member", i + 1), Some(id), 1, 2048);
-    }
-    c.range("maxResults", input.max_results, 1, 20).length(
-        "nextToken",
-        input.next_token.as_deref(),
-        1,
-        4096,
-    );
-    let filters = parse_filters(&mut c, input.filters.as_deref())?;
-    c.finish()?;
     let mut output = BatchGetSecretValueOutput {
         secret_values: Vec::new(),
         next_token: None,
         errors: Vec::new(),
     };
-    match (input.secret_id_list, input.filters) {
-        (Some(ids), None) => {
-            if input.max_results.is_some() || input.next_token.is_some() {
-                return Err(ApiError::invalid_parameter(
-                    "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' or 'NextToken' is provided.",
-                ));
-            }
+    match input {
+        BatchSelection::Ids(ids) => {
             // Concurrently, so that the first reads of the day record their access in one
             // group commit rather than one commit after another.
             let reads = ids.iter().map(|id| async move {
@@ -522,15 +623,13 @@ pub async fn batch_get_secret_value(
                 }
             }
         }
-        (None, Some(_)) => {
-            let page_size = input.max_results.map_or(20, |n| n as usize);
-            let (secrets, next_token) = filtered_page(
-                ctx,
-                caller,
-                &filters,
-                input.next_token.as_deref(),
-                page_size,
-            )?;
+        BatchSelection::Filtered {
+            filters,
+            page_size,
+            after,
+        } => {
+            let (secrets, next_token) =
+                filtered_page(ctx, caller, &filters, after.as_ref(), page_size)?;
             let reads = secrets
                 .iter()
                 .map(|secret| read_value(ctx, secret, None, None));
@@ -547,11 +646,6 @@ pub async fn batch_get_secret_value(
                 }
             }
             output.next_token = next_token;
-        }
-        _ => {
-            return Err(ApiError::invalid_parameter(
-                "Either 'SecretIdList' or 'Filters' must be provided, but not both.",
-            ))
         }
     }
     Ok(output)

@@ -1,14 +1,11 @@
 //! Writing a secret's value: the rules CreateSecret, PutSecretValue and UpdateSecret share.
 
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{messages, ApiError, ApiResult, ErrorCode};
 use crate::model::secret::{Secret, SecretValue, Version, AWSCURRENT};
 use crate::model::stages;
 use crate::protocol::shapes::Blob;
 use crate::rotation;
 use crate::store::SecretTxn;
-
-const TOKEN_REQUIRED: &str =
-    "You must provide a ClientRequestToken value. We recommend a UUID-type value.";
 
 /// `SecretString` / `SecretBinary` of Create/Put/UpdateSecret: at most one of them.
 pub(crate) fn secret_value(
@@ -16,9 +13,7 @@ pub(crate) fn secret_value(
     binary: Option<Blob>,
 ) -> ApiResult<Option<SecretValue>> {
     match (string, binary) {
-        (Some(_), Some(_)) => Err(ApiError::invalid_parameter(
-            "You can't specify both a binary secret value and a string secret value in the same secret.",
-        )),
+        (Some(_), Some(_)) => Err(ApiError::invalid_parameter(messages::BOTH_VALUES)),
         (Some(s), None) => Ok(Some(SecretValue::String(s))),
         (None, Some(b)) => Ok(Some(SecretValue::Binary(b.0))),
         (None, None) => Ok(None),
@@ -45,7 +40,7 @@ pub(crate) fn write_value(
     requested_stages: Option<&[String]>,
     now_ms: i64,
 ) -> ApiResult<Written> {
-    let token = token.ok_or_else(|| ApiError::invalid_request(TOKEN_REQUIRED))?;
+    let token = token.ok_or_else(|| ApiError::invalid_request(messages::TOKEN_REQUIRED))?;
     let existing = txn.version(secret, token)?.cloned();
     match existing {
         Some(version) if version.has_value => {
@@ -57,10 +52,7 @@ pub(crate) fn write_value(
             }
             Err(ApiError::new(
                 ErrorCode::ResourceExists,
-                format!(
-                    "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {}.",
-                    secret.arn
-                ),
+                messages::token_in_use(token, &secret.arn),
             ))
         }
         Some(_) => {

@@ -25,6 +25,14 @@ use sink::SharedSink;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Why the trail cannot be kept where asked.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot create audit dir {}: {source}", .dir.display())]
+pub struct AuditError {
+    dir: PathBuf,
+    source: std::io::Error,
+}
+
 /// Where records go. Cloning shares the trail.
 #[derive(Clone)]
 pub struct Audit {
@@ -35,11 +43,13 @@ pub struct Audit {
 
 impl Audit {
     /// A trail under `dir/audit` (created if needed), or in memory only.
-    pub fn start(dir: Option<PathBuf>, level: AuditLevel) -> Result<Audit, String> {
+    pub fn start(dir: Option<PathBuf>, level: AuditLevel) -> Result<Audit, AuditError> {
         let dir = dir.map(|d| d.join("audit"));
         if let Some(dir) = &dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create audit dir {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|source| AuditError {
+                dir: dir.clone(),
+                source,
+            })?;
         }
         let audit = Audit {
             level,

@@ -138,24 +138,21 @@ fn invalid(message: impl Into<String>) -> ApiError {
 
 /// `rate(N hours)` / `rate(N days)`: every 4 hours at the most, 999 days at the least.
 fn parse_rate(inner: &str) -> ApiResult<Schedule> {
-    let mut parts = inner.split_whitespace();
-    let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(invalid(format!(
-            "The schedule expression rate({inner}) isn't valid."
-        )));
-    };
-    let n: i64 = n.parse().map_err(|_| {
+    let bad_rate = || {
         invalid(format!(
             "The schedule expression rate({inner}) isn't valid."
         ))
-    })?;
+    };
+    let mut parts = inner.split_whitespace();
+    let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad_rate());
+    };
+    let n: i64 = n.parse().map_err(|_| bad_rate())?;
     match unit {
         "hour" | "hours" if (4..=999 * 24).contains(&n) => Ok(Schedule::Hours(n)),
         "hour" | "hours" => Err(invalid("The rotation frequency must be at least 4 hours.")),
         "day" | "days" if (1..=999).contains(&n) => Ok(Schedule::Days(n)),
-        _ => Err(invalid(format!(
-            "The schedule expression rate({inner}) isn't valid."
-        ))),
+        _ => Err(bad_rate()),
     }
 }
 

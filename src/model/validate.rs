@@ -2,9 +2,8 @@
 //! violations (`1 validation error detected: …`, docs/aws-behaviour.md §1.6). botocore checks only
 //! minimums and the other SDKs check nothing, so the server enforces every bound itself.
 
+use crate::error::messages::{self, constraint};
 use crate::error::{ApiError, ApiResult};
-
-const INVALID_NAME: &str = "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!";
 
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "/_+=.@-".contains(c)
@@ -15,7 +14,7 @@ pub fn new_name(name: &str) -> ApiResult<()> {
     if name.chars().all(is_name_char) {
         Ok(())
     } else {
-        Err(ApiError::validation(INVALID_NAME))
+        Err(ApiError::validation(messages::INVALID_NAME))
     }
 }
 
@@ -25,9 +24,39 @@ pub fn lookup_name(name: &str) -> ApiResult<()> {
     if name.chars().all(|c| is_name_char(c) || c == '!') {
         Ok(())
     } else {
-        Err(ApiError::validation(INVALID_NAME))
+        Err(ApiError::validation(messages::INVALID_NAME))
     }
 }
+
+/// A required member, held until `Constraints::finish` has confirmed that every violation,
+/// its absence included, was reported. Only then can it be taken, as a plain value.
+#[derive(Debug)]
+pub struct Required<T>(Option<T>);
+
+impl<T> Required<T> {
+    /// The value as given, for the checks that follow before `finish`.
+    pub fn given(&self) -> Option<&T> {
+        self.0.as_ref()
+    }
+
+    /// The value. An absent member made `finish` fail, so one that passed it is present.
+    pub fn take(self, _: Checked) -> T {
+        match self.0 {
+            Some(value) => value,
+            None => unreachable!("a required member was absent, so `finish` failed"),
+        }
+    }
+}
+
+impl Required<String> {
+    pub fn given_str(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+/// What a successful `Constraints::finish` hands out: the proof `Required::take` asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked(());
 
 /// Collects Coral-style constraint violations for one request and reports them together.
 /// Member paths are lowerCamelCase as AWS prints them; sensitive members never echo their value.
@@ -42,22 +71,29 @@ impl Constraints {
     }
 
     fn violation(&mut self, path: &str, shown: Option<String>, rule: String) {
-        let value = match shown {
-            Some(v) => format!("Value '{v}' at '{path}'"),
-            None => format!("Value at '{path}'"),
-        };
         self.violations
-            .push(format!("{value} failed to satisfy constraint: {rule}"));
+            .push(constraint::violation(path, shown.as_deref(), &rule));
     }
 
     /// The member must be present.
-    pub fn required<T: ?Sized>(&mut self, path: &str, value: Option<&T>) -> &mut Self {
+    pub fn required<T>(&mut self, path: &str, value: Option<T>) -> Required<T> {
         if value.is_none() {
-            self.violations.push(format!(
-                "Value null at '{path}' failed to satisfy constraint: Member must not be null"
-            ));
+            self.violations.push(constraint::not_null(path));
         }
-        self
+        Required(value)
+    }
+
+    /// A required string member with its length bounds, checked in that order.
+    pub fn required_length(
+        &mut self,
+        path: &str,
+        value: Option<String>,
+        min: usize,
+        max: usize,
+    ) -> Required<String> {
+        let value = self.required(path, value);
+        self.length(path, value.given_str(), min, max);
+        value
     }
 
     /// Length in characters, as Smithy counts strings.
@@ -112,17 +148,9 @@ impl Constraints {
 
     fn check_len(&mut self, path: &str, shown: Option<String>, len: usize, min: usize, max: usize) {
         if len < min {
-            self.violation(
-                path,
-                shown,
-                format!("Member must have length greater than or equal to {min}"),
-            );
+            self.violation(path, shown, constraint::min_length(min));
         } else if len > max {
-            self.violation(
-                path,
-                shown,
-                format!("Member must have length less than or equal to {max}"),
-            );
+            self.violation(path, shown, constraint::max_length(max));
         }
     }
 
@@ -131,18 +159,14 @@ impl Constraints {
         self.violation(
             path,
             Some(value.to_string()),
-            format!("Member must satisfy enum value set: {allowed}"),
+            constraint::enum_value(allowed),
         );
         self
     }
 
     /// A value that does not match its member's pattern.
     pub fn pattern(&mut self, path: &str, value: &str, pattern: &str) -> &mut Self {
-        self.violation(
-            path,
-            Some(value.to_string()),
-            format!("Member must satisfy regular expression pattern: {pattern}"),
-        );
+        self.violation(path, Some(value.to_string()), constraint::pattern(pattern));
         self
     }
 
@@ -150,34 +174,21 @@ impl Constraints {
     pub fn range(&mut self, path: &str, value: Option<i64>, min: i64, max: i64) -> &mut Self {
         if let Some(v) = value {
             if v < min {
-                self.violation(
-                    path,
-                    Some(v.to_string()),
-                    format!("Member must have value greater than or equal to {min}"),
-                );
+                self.violation(path, Some(v.to_string()), constraint::min_value(min));
             } else if v > max {
-                self.violation(
-                    path,
-                    Some(v.to_string()),
-                    format!("Member must have value less than or equal to {max}"),
-                );
+                self.violation(path, Some(v.to_string()), constraint::max_value(max));
             }
         }
         self
     }
 
-    /// `Ok` when nothing was violated, else one `ValidationException` listing every violation.
-    pub fn finish(&mut self) -> ApiResult<()> {
-        match self.violations.len() {
-            0 => Ok(()),
-            1 => Err(ApiError::validation(format!(
-                "1 validation error detected: {}",
-                self.violations[0]
-            ))),
-            n => Err(ApiError::validation(format!(
-                "{n} validation errors detected: {}",
-                self.violations.join("; ")
-            ))),
+    /// `Checked` when nothing was violated, else one `ValidationException` listing every
+    /// violation in the order they were found.
+    pub fn finish(&mut self) -> ApiResult<Checked> {
+        if self.violations.is_empty() {
+            Ok(Checked(()))
+        } else {
+            Err(ApiError::validation(constraint::detected(&self.violations)))
         }
     }
 }
@@ -191,7 +202,7 @@ mod tests {
     fn names_accept_aws_charset() {
         assert!(new_name("/prod/db_user+x=y.z@corp-1").is_ok());
         for bad in ["Inv Name", " Inv*Name? ", "a:b", "ü"] {
-            assert_eq!(new_name(bad).unwrap_err().message, INVALID_NAME);
+            assert_eq!(new_name(bad).unwrap_err().message, messages::INVALID_NAME);
         }
         assert!(new_name("rds!cluster").is_err());
         assert!(lookup_name("rds!cluster").is_ok());
@@ -226,10 +237,10 @@ mod tests {
 
     #[test]
     fn missing_required_member() {
-        let err = Constraints::new()
-            .required::<String>("secretId", None)
-            .finish()
-            .unwrap_err();
+        let mut c = Constraints::new();
+        let id = c.required::<String>("secretId", None);
+        assert!(id.given().is_none());
+        let err = c.finish().unwrap_err();
         assert_eq!(err.message, "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null");
     }
 }

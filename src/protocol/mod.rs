@@ -3,9 +3,11 @@
 //! errors are `{"__type": …, "Message": …}`. Everything that knows the JSON shape of the wire lives
 //! here or in the typed inputs/outputs of `api/`.
 
+mod input;
 mod operation;
 pub mod shapes;
 
+pub use input::{decode, Body, Input};
 pub use operation::Operation;
 
 use crate::error::ApiError;
@@ -13,41 +15,9 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub const CONTENT_TYPE_JSON: &str = "application/x-amz-json-1.1";
-
-/// Decodes a request body into an operation's typed input. An empty body counts as `{}`.
-/// Malformed JSON and members of the wrong type are `SerializationException`s, as Coral answers;
-/// unknown members are ignored so newer SDKs keep working.
-pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}".as_slice()
-    } else {
-        body
-    };
-    // Straight into the input type when the body is an object that fits it (every request of a
-    // working client); only a body that does not fit goes through a `Value` for the error text.
-    let is_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    if is_object {
-        if let Ok(input) = serde_json::from_slice(body) {
-            return Ok(input);
-        }
-    }
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::serialization(format!("The request body is not valid JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::serialization(
-            "Start of structure or map found where not expected.",
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| {
-        ApiError::serialization(format!(
-            "The request body does not match the operation's input: {e}"
-        ))
-    })
-}
 
 /// Encodes an operation's typed output.
 pub fn encode<T: Serialize>(output: &T) -> Result<Bytes, ApiError> {
@@ -99,10 +69,10 @@ pub fn error_response(error: &ApiError) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
+    use crate::error::{messages, ErrorCode};
     use http_body_util::BodyExt;
 
-    #[derive(serde::Deserialize, Debug)]
+    #[derive(serde::Deserialize, Debug, PartialEq)]
     #[serde(rename_all = "PascalCase")]
     struct Input {
         secret_id: Option<String>,
@@ -135,6 +105,81 @@ mod tests {
                 ErrorCode::Serialization
             );
         }
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    #[serde(rename_all = "PascalCase")]
+    struct Typed {
+        secret_id: Option<String>,
+        max_results: Option<i64>,
+        tags: Option<Vec<Input>>,
+        secret_binary: Option<shapes::Blob>,
+    }
+
+    #[test]
+    fn a_body_parsed_first_decodes_as_the_raw_body_does() {
+        let bodies: &[&[u8]] = &[
+            b"",
+            b"  \n",
+            b"{}",
+            br#"{"SecretId":"a","MaxResults":3,"Tags":[{"SecretId":"k"}]}"#,
+            br#"{"SecretId":"a","SecretId":"b"}"#,
+            br#"{"SecretId":"a","Future":1e400}"#,
+            br#"{"$serde_json::private::RawValue":4,"SecretId":"a"}"#,
+            br#"{"SecretId":5}"#,
+            br#"{"MaxResults":1.5}"#,
+            br#"{"MaxResults":"3"}"#,
+            br#"{"MaxResults":18446744073709551616}"#,
+            br#"{"Tags":{}}"#,
+            br#"{"Tags":[1]}"#,
+            br#"{"SecretBinary":"***"}"#,
+            br#"{"SecretId":"a""#,
+            b"{",
+            b"[1]",
+            b"null",
+            b"\"text\"",
+            b"\xff\xfe",
+            br#"{"SecretId":"a"} trailing"#,
+        ];
+        // The errors of a decoder that reads a body through an owned `Value`.
+        fn through_owned_value(body: &[u8]) -> Result<Typed, ApiError> {
+            let body = if input::is_blank(body) {
+                b"{}".as_slice()
+            } else {
+                body
+            };
+            if let Ok(input) = serde_json::from_slice(body) {
+                return Ok(input);
+            }
+            let value: serde_json::Value =
+                serde_json::from_slice(body).map_err(|e| input::not_json(&e))?;
+            if !value.is_object() {
+                return Err(ApiError::serialization(messages::NOT_A_STRUCTURE));
+            }
+            serde_json::from_value(value).map_err(|e| {
+                ApiError::serialization(format!(
+                    "The request body does not match the operation's input: {e}"
+                ))
+            })
+        }
+        for body in bodies {
+            let raw = decode::<Typed>(body);
+            assert_eq!(
+                raw,
+                through_owned_value(body),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            let parsed = Body::parsed(body).decode::<Typed>();
+            assert_eq!(parsed, raw, "{}", String::from_utf8_lossy(body));
+            assert_eq!(Body::raw(body).decode::<Typed>(), raw);
+        }
+        assert!(Body::parsed(b"").members().is_none());
+        assert!(Body::parsed(b"[1]").members().is_none());
+        assert_eq!(
+            Body::parsed(br#"{"A":1}"#).members().map(|m| m.len()),
+            Some(1)
+        );
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 
 use super::builtin;
 use super::client::SecretsClient;
+use super::error::StepError;
 use super::exec;
 use super::function::{FunctionConfig, FunctionKind};
 use super::handle::{Kick, RotationReceiver};
@@ -173,16 +174,20 @@ async fn run_job(worker: &Worker, key: &SecretKey) -> ApiResult<()> {
                 );
                 match tokio::time::timeout(Duration::from_secs(f.timeout_s), step_run).await {
                     Ok(result) => result,
-                    Err(_) => Err(format!("Task timed out after {} seconds", f.timeout_s)),
+                    Err(_) => Err(StepError::TimedOut(f.timeout_s)),
                 }
             }
             Some(f) if f.kind == FunctionKind::Webhook => webhook::invoke(f, &event).await,
             Some(f) => exec::invoke(f, &event, &env).await,
-            None => Err("the rotation function is no longer configured".to_string()),
+            None => Err(StepError::NotConfigured),
         };
         if let Err(error) = result {
-            let detail = format!("Error when executing {what} during {step} step: {error}");
-            return finish(ctx, key, &job.token, Err(detail)).await;
+            let failure = StepError::InStep {
+                what,
+                step: step.to_string(),
+                error: Box::new(error),
+            };
+            return finish(ctx, key, &job.token, Err(failure)).await;
         }
         // A client may have abandoned the rotation meanwhile: stop at once.
         let still = ctx.store.get(key)?.and_then(|s| s.rotation_job.clone());
@@ -235,7 +240,7 @@ async fn finish(
     ctx: &Ctx,
     key: &SecretKey,
     token: &str,
-    outcome: Result<(), String>,
+    outcome: Result<(), StepError>,
 ) -> ApiResult<()> {
     let txn = ctx.store.begin(key).await?;
     let Some(mut secret) = txn.current().cloned() else {
@@ -253,7 +258,7 @@ async fn finish(
         {
             Ok(())
         } else {
-            Err("finishSecret returned without moving AWSCURRENT to the pending version".into())
+            Err(StepError::CurrentNotMoved)
         }
     });
     match outcome {
@@ -273,13 +278,15 @@ async fn finish(
             secret.record_rotation_event(now, "RotationSucceeded", token, None);
             schedule_next(&mut secret, now);
         }
-        Err(detail) if job.test => {
+        Err(failure) if job.test => {
+            let detail = failure.to_string();
             secret.versions.retain(|v| v.id != token);
             secret.rotation_job = None;
             secret.record_rotation_event(now, "TestRotationFailed", token, Some(detail));
             schedule_next(&mut secret, now);
         }
-        Err(detail) => {
+        Err(failure) => {
+            let detail = failure.to_string();
             job.attempts += 1;
             job.last_error = Some(detail.clone());
             secret.rotation_due_ms = BACKOFF_MS

@@ -5,6 +5,7 @@
 //!
 //! Either way the Secrets Manager endpoint is in the environment and exit status 0 is success.
 
+use crate::rotation::error::StepError;
 use crate::rotation::function::{FunctionConfig, FunctionKind};
 use std::process::Stdio;
 use std::time::Duration;
@@ -45,21 +46,21 @@ getattr(module, name)(json.load(sys.stdin), Context())
 "#;
 
 /// The program and arguments of one step.
-fn command_line(function: &FunctionConfig) -> Result<(String, Vec<String>), String> {
+fn command_line(function: &FunctionConfig) -> Result<(String, Vec<String>), StepError> {
     match function.kind {
         FunctionKind::Exec => function
             .command
             .split_first()
             .map(|(program, args)| (program.clone(), args.to_vec()))
-            .ok_or_else(|| "the function's command is empty".to_string()),
+            .ok_or_else(|| StepError::Process("the function's command is empty".into())),
         FunctionKind::Builtin | FunctionKind::Webhook => {
-            Err("not a process-run function".to_string())
+            Err(StepError::Process("not a process-run function".into()))
         }
         FunctionKind::Python => {
             let handler = function.handler.as_deref().unwrap_or_default();
-            let (file, name) = handler
-                .rsplit_once('.')
-                .ok_or_else(|| format!("handler {handler} is not path/to/file.function"))?;
+            let (file, name) = handler.rsplit_once('.').ok_or_else(|| {
+                StepError::Process(format!("handler {handler} is not path/to/file.function"))
+            })?;
             let python = function.python.clone().unwrap_or_else(|| "python3".into());
             Ok((
                 python,
@@ -80,7 +81,7 @@ pub async fn invoke(
     function: &FunctionConfig,
     event: &serde_json::Value,
     env: &[(String, String)],
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let (program, args) = command_line(function)?;
     let program = program.as_str();
     let mut child = tokio::process::Command::new(program)
@@ -94,7 +95,7 @@ pub async fn invoke(
         // Its own process group, so a timeout also stops whatever the step started.
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot start {program}: {e}"))?;
+        .map_err(|e| StepError::Process(format!("cannot start {program}: {e}")))?;
     let group = child.id();
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(event.to_string().as_bytes()).await;
@@ -106,12 +107,11 @@ pub async fn invoke(
                 // SAFETY: killpg only sends a signal; the group is the one this step created.
                 unsafe { libc::killpg(pgid, libc::SIGKILL) };
             }
-            Err(format!(
-                "Task timed out after {} seconds",
-                function.timeout_s
-            ))
+            Err(StepError::TimedOut(function.timeout_s))
         }
-        Ok(Err(e)) => Err(format!("cannot wait for {program}: {e}")),
+        Ok(Err(e)) => Err(StepError::Process(format!(
+            "cannot wait for {program}: {e}"
+        ))),
         Ok(Ok(output)) if output.status.success() => Ok(()),
         Ok(Ok(output)) => {
             let stderr = String::from_utf8_lossy(&output.stderr);
@@ -121,7 +121,11 @@ pub async fn invoke(
             } else {
                 stderr
             };
-            Err(format!("{} ({})", tail(&said), output.status))
+            Err(StepError::Process(format!(
+                "{} ({})",
+                tail(&said),
+                output.status
+            )))
         }
     }
 }

@@ -9,6 +9,7 @@
 pub(crate) mod builtin;
 pub mod client;
 mod engine;
+pub mod error;
 mod exec;
 pub mod function;
 pub mod handle;

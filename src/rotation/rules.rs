@@ -2,7 +2,7 @@
 //! to a client's new AWSCURRENT. The engine and the operations both apply these.
 
 use crate::app::Ctx;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{messages, ApiError, ApiResult};
 use crate::model::schedule;
 use crate::model::secret::{Secret, Version, AWSCURRENT, AWSPENDING};
 use crate::rotation::function::FunctionConfig;
@@ -63,9 +63,7 @@ pub fn prepare(
             .filter(|v| v.has_value)
             .cloned()
             .ok_or_else(|| {
-                ApiError::invalid_request(
-                    "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT",
-                )
+                ApiError::invalid_request(messages::staging_label_not_found(AWSCURRENT))
             })?;
         Some(txn.read_value(secret, &current)?)
     } else {

@@ -4,6 +4,7 @@
 //! A 2xx answer is success; any other status, a network error or the timeout is a step failure
 //! whose text is the answer's body. The engine, not the hook, retries.
 
+use crate::rotation::error::StepError;
 use crate::rotation::function::FunctionConfig;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -22,25 +23,27 @@ pub fn signature(key: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-pub async fn invoke(function: &FunctionConfig, event: &serde_json::Value) -> Result<(), String> {
+pub async fn invoke(function: &FunctionConfig, event: &serde_json::Value) -> Result<(), StepError> {
     let timeout = Duration::from_secs(function.timeout_s);
     match tokio::time::timeout(timeout, post(function, event)).await {
-        Err(_) => Err(format!(
-            "Task timed out after {} seconds",
-            function.timeout_s
-        )),
+        Err(_) => Err(StepError::TimedOut(function.timeout_s)),
         Ok(result) => result,
     }
 }
 
-async fn post(function: &FunctionConfig, event: &serde_json::Value) -> Result<(), String> {
+/// A failure of the exchange with the webhook at `url`.
+fn failed_at(url: &str) -> impl Fn(hyper::Error) -> StepError + '_ {
+    move |e| StepError::Webhook(format!("webhook {url}: {e}"))
+}
+
+async fn post(function: &FunctionConfig, event: &serde_json::Value) -> Result<(), StepError> {
     let url = function.url.as_deref().unwrap_or_default();
     let uri: hyper::Uri = url
         .parse()
-        .map_err(|e| format!("bad webhook url {url}: {e}"))?;
+        .map_err(|e| StepError::Webhook(format!("bad webhook url {url}: {e}")))?;
     let authority = uri
         .authority()
-        .ok_or_else(|| format!("bad webhook url {url}: no host"))?
+        .ok_or_else(|| StepError::Webhook(format!("bad webhook url {url}: no host")))?
         .clone();
     let address = format!(
         "{}:{}",
@@ -49,10 +52,10 @@ async fn post(function: &FunctionConfig, event: &serde_json::Value) -> Result<()
     );
     let stream = tokio::net::TcpStream::connect(&address)
         .await
-        .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+        .map_err(|e| StepError::Webhook(format!("cannot connect to {address}: {e}")))?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| format!("webhook {url}: {e}"))?;
+        .map_err(failed_at(url))?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -73,11 +76,8 @@ async fn post(function: &FunctionConfig, event: &serde_json::Value) -> Result<()
     }
     let request = request
         .body(Full::new(Bytes::from(body)))
-        .map_err(|e| format!("webhook request: {e}"))?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| format!("webhook {url}: {e}"))?;
+        .map_err(|e| StepError::Webhook(format!("webhook request: {e}")))?;
+    let response = sender.send_request(request).await.map_err(failed_at(url))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -89,7 +89,10 @@ async fn post(function: &FunctionConfig, event: &serde_json::Value) -> Result<()
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let text = String::from_utf8_lossy(&answer[..answer.len().min(ERROR_BODY)]).into_owned();
-    Err(format!("webhook answered {status}: {}", text.trim()))
+    Err(StepError::Webhook(format!(
+        "webhook answered {status}: {}",
+        text.trim()
+    )))
 }
 
 #[cfg(test)]

@@ -23,24 +23,34 @@ use subtle::ConstantTimeEq;
 /// as having none.
 pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
+/// A rule of the door that the configuration gives wrong; the server does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BadRule {
+    #[error("the admin token must be at least {MIN_ADMIN_TOKEN_LEN} characters long")]
+    ShortAdminToken,
+    #[error(
+        "the admin token must be printable ASCII without spaces (it travels in an HTTP header)"
+    )]
+    AdminTokenCharacters,
+    #[error("bad allowed host '{0}': give a host name (app.internal), a domain with its subdomains (.internal), an IP address, or *")]
+    Host(String),
+    #[error("bad allowed origin '{0}': give it as a browser sends it, e.g. http://localhost:3000")]
+    Origin(String),
+}
+
 /// The admin token, kept only as its SHA-256 so that the comparison takes the same time
 /// whatever the presented token's length or content.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AdminToken([u8; 32]);
 
 impl AdminToken {
-    pub fn new(token: &str) -> Result<AdminToken, String> {
+    pub fn new(token: &str) -> Result<AdminToken, BadRule> {
         let token = token.trim();
         if token.len() < MIN_ADMIN_TOKEN_LEN {
-            return Err(format!(
-                "the admin token must be at least {MIN_ADMIN_TOKEN_LEN} characters long"
-            ));
+            return Err(BadRule::ShortAdminToken);
         }
         if !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(
-                "the admin token must be printable ASCII without spaces (it travels in an HTTP header)"
-                    .to_string(),
-            );
+            return Err(BadRule::AdminTokenCharacters);
         }
         Ok(AdminToken(Sha256::digest(token.as_bytes()).into()))
     }
@@ -67,7 +77,7 @@ pub struct AllowedHosts {
 }
 
 impl AllowedHosts {
-    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowedHosts, String> {
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowedHosts, BadRule> {
         let mut hosts = AllowedHosts::default();
         for entry in entries {
             let entry = entry.as_ref().trim();
@@ -82,9 +92,7 @@ impl AllowedHosts {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
             if !valid && bare.parse::<IpAddr>().is_err() {
-                return Err(format!(
-                    "bad allowed host '{entry}': give a host name (app.internal), a domain with its subdomains (.internal), an IP address, or *"
-                ));
+                return Err(BadRule::Host(entry.to_string()));
             }
             hosts.names.push(name);
         }
@@ -122,7 +130,7 @@ impl AllowedHosts {
 pub struct AllowedOrigins(Vec<String>);
 
 impl AllowedOrigins {
-    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowedOrigins, String> {
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowedOrigins, BadRule> {
         let mut origins = Vec::new();
         for entry in entries {
             let entry = entry.as_ref().trim();
@@ -131,14 +139,12 @@ impl AllowedOrigins {
                 .strip_prefix("http://")
                 .or_else(|| normal.strip_prefix("https://"));
             match host {
-                Some(host) if !host.is_empty() && !host.contains('/') && host_name(host).is_some() => {
+                Some(host)
+                    if !host.is_empty() && !host.contains('/') && host_name(host).is_some() =>
+                {
                     origins.push(normal)
                 }
-                _ => {
-                    return Err(format!(
-                        "bad allowed origin '{entry}': give it as a browser sends it, e.g. http://localhost:3000"
-                    ))
-                }
+                _ => return Err(BadRule::Origin(entry.to_string())),
             }
         }
         Ok(AllowedOrigins(origins))

@@ -65,7 +65,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the store, binds the listener and starts serving. Errors are one readable line.
+    /// Opens the store, binds the listener and starts serving. Errors are one readable line: the
+    /// store's own are text, and callers (the binary, the tests) show them as they are.
     pub async fn start(config: Config) -> Result<Server, String> {
         let store = Store::open(&config.storage, config.master_key)?;
         let listener = TcpListener::bind(config.listen)
@@ -85,7 +86,7 @@ impl Server {
                     config.listen,
                     config.allowed_hosts.names().map(str::to_string),
                 );
-                Some(Tls::load(setting, audit_dir.as_deref(), &names)?)
+                Some(Tls::load(setting, audit_dir.as_deref(), &names).map_err(|e| e.to_string())?)
             }
             None => None,
         };
@@ -97,7 +98,8 @@ impl Server {
         });
         let ctx = Arc::new(Ctx {
             store,
-            audit: crate::audit::Audit::start(audit_dir, config.audit)?,
+            audit: crate::audit::Audit::start(audit_dir, config.audit)
+                .map_err(|e| e.to_string())?,
             clock: Clock::default(),
             credentials: Credentials::new(config.auth, &config.account, &config.principals),
             functions: config.functions.clone(),

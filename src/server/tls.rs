@@ -37,6 +37,38 @@ pub struct Tls {
 
 const CA_DAYS: i64 = 20 * 365;
 const SERVER_DAYS: i64 = 397;
+/// Why the server's TLS cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("--tls self-signed keeps its certificate in the data dir; with --in-memory give --tls-cert and --tls-key")]
+    SelfSignedInMemory,
+    /// `file` names the file as the message shows it (`the TLS key /path`, or just the path).
+    #[error("cannot read {file}: {detail}")]
+    Unreadable { file: String, detail: String },
+    #[error("no certificate in {}", .0.display())]
+    NoCertificate(PathBuf),
+    #[error("TLS: {0}")]
+    Protocol(rustls::Error),
+    #[error("the TLS certificate and key do not fit together: {0}")]
+    Mismatch(rustls::Error),
+    #[error("cannot create {}: {source}", .path.display())]
+    Uncreatable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", .path.display())]
+    Unwritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot make the self-signed certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+}
+
+fn unreadable(file: String) -> impl FnOnce(String) -> TlsError {
+    move |detail| TlsError::Unreadable { file, detail }
+}
+
 /// A server certificate this close to its end is made again at start.
 const RENEW_DAYS: i64 = 30;
 
@@ -47,13 +79,11 @@ impl Tls {
         setting: &TlsSetting,
         data_dir: Option<&Path>,
         names: &[String],
-    ) -> Result<Tls, String> {
+    ) -> Result<Tls, TlsError> {
         let (cert, key, trust_file) = match setting {
             TlsSetting::Files { cert, key } => (cert.clone(), key.clone(), cert.clone()),
             TlsSetting::SelfSigned => {
-                let dir = data_dir
-                    .ok_or("--tls self-signed keeps its certificate in the data dir; with --in-memory give --tls-cert and --tls-key")?
-                    .join("tls");
+                let dir = data_dir.ok_or(TlsError::SelfSignedInMemory)?.join("tls");
                 self_signed(&dir, names)?;
                 (
                     dir.join("cert.pem"),
@@ -64,19 +94,24 @@ impl Tls {
         };
         let chain = CertificateDer::pem_file_iter(&cert)
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("cannot read the TLS certificate {}: {e}", cert.display()))?;
+            .map_err(|e| e.to_string())
+            .map_err(unreadable(format!(
+                "the TLS certificate {}",
+                cert.display()
+            )))?;
         if chain.is_empty() {
-            return Err(format!("no certificate in {}", cert.display()));
+            return Err(TlsError::NoCertificate(cert));
         }
         let key = PrivateKeyDer::from_pem_file(&key)
-            .map_err(|e| format!("cannot read the TLS key {}: {e}", key.display()))?;
+            .map_err(|e| e.to_string())
+            .map_err(unreadable(format!("the TLS key {}", key.display())))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS: {e}"))?
+            .map_err(TlsError::Protocol)?
             .with_no_client_auth()
             .with_single_cert(chain, key)
-            .map_err(|e| format!("the TLS certificate and key do not fit together: {e}"))?;
+            .map_err(TlsError::Mismatch)?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Tls {
             acceptor: TlsAcceptor::from(Arc::new(config)),
@@ -163,7 +198,7 @@ fn leaf_is_current(dir: &Path, names: &[String]) -> bool {
 }
 
 /// Writes a file readable by its owner only, whole or not at all.
-fn write_private(path: &Path, text: &str) -> Result<(), String> {
+fn write_private(path: &Path, text: &str) -> Result<(), TlsError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
@@ -177,22 +212,31 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
             file.write_all(text.as_bytes())?;
             file.sync_all()
         })
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|source| TlsError::Unwritable {
+            path: tmp.clone(),
+            source,
+        })?;
+    std::fs::rename(&tmp, path).map_err(|source| TlsError::Unwritable {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
-fn self_signed(dir: &Path, names: &[String]) -> Result<(), String> {
-    let err = |e: rcgen::Error| format!("cannot make the self-signed certificate: {e}");
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+fn self_signed(dir: &Path, names: &[String]) -> Result<(), TlsError> {
+    std::fs::create_dir_all(dir).map_err(|source| TlsError::Uncreatable {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let ca_key_path = dir.join("ca.key");
     let ca_key = match std::fs::read_to_string(&ca_key_path) {
         Ok(pem) if dir.join("ca.pem").exists() => KeyPair::from_pem(&pem)
-            .map_err(|e| format!("cannot read {}: {e}", ca_key_path.display()))?,
+            .map_err(|e| e.to_string())
+            .map_err(unreadable(ca_key_path.display().to_string()))?,
         _ => {
-            let key = KeyPair::generate().map_err(err)?;
+            let key = KeyPair::generate()?;
             let mut params = ca_params();
             validity(&mut params, CA_DAYS);
-            let cert = params.self_signed(&key).map_err(err)?;
+            let cert = params.self_signed(&key)?;
             write_private(&ca_key_path, &key.serialize_pem())?;
             write_private(&dir.join("ca.pem"), &cert.pem())?;
             // A new CA invalidates any server certificate signed by an old one.
@@ -204,10 +248,11 @@ fn self_signed(dir: &Path, names: &[String]) -> Result<(), String> {
         return Ok(());
     }
     let ca_pem = std::fs::read_to_string(dir.join("ca.pem"))
-        .map_err(|e| format!("cannot read {}: {e}", dir.join("ca.pem").display()))?;
+        .map_err(|e| e.to_string())
+        .map_err(unreadable(dir.join("ca.pem").display().to_string()))?;
     let issuer = Issuer::new(ca_params(), ca_key);
-    let key = KeyPair::generate().map_err(err)?;
-    let mut params = CertificateParams::new(names.to_vec()).map_err(err)?;
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(names.to_vec())?;
     params.distinguished_name.push(
         DnType::CommonName,
         names.first().map_or("localhost", String::as_str),
@@ -217,7 +262,7 @@ fn self_signed(dir: &Path, names: &[String]) -> Result<(), String> {
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     validity(&mut params, SERVER_DAYS);
     let expires = params.not_after.unix_timestamp();
-    let cert = params.signed_by(&key, &issuer).map_err(err)?;
+    let cert = params.signed_by(&key, &issuer)?;
     write_private(&dir.join("key.pem"), &key.serialize_pem())?;
     write_private(&dir.join("cert.pem"), &format!("{}{ca_pem}", cert.pem()))?;
     write_private(&dir.join("leaf.info"), &leaf_info(expires, names))
@@ -275,7 +320,10 @@ mod tests {
 
     #[test]
     fn self_signed_needs_a_data_dir_and_files_must_exist() {
-        let err = Tls::load(&TlsSetting::SelfSigned, None, &[]).err().unwrap();
+        let err = Tls::load(&TlsSetting::SelfSigned, None, &[])
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("--tls-cert"), "{err}");
         let err = Tls::load(
             &TlsSetting::Files {
@@ -286,7 +334,8 @@ mod tests {
             &[],
         )
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
         assert!(
             err.starts_with("cannot read the TLS certificate /nonexistent/cert.pem"),
             "{err}"

@@ -625,10 +625,7 @@ impl Store {
         else {
             return Err(ApiError::new(
                 crate::error::ErrorCode::ResourceNotFound,
-                format!(
-                    "Secrets Manager can't find the specified secret value for VersionId: {}",
-                    version.id
-                ),
+                crate::error::messages::version_id_not_found(&version.id),
             ));
         };
         let snapshot = self.engine.read().map_err(storage_error)?;

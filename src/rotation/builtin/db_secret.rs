@@ -2,6 +2,7 @@
 //! describes.
 
 use super::tls::TlsMode;
+use crate::rotation::error::StepError;
 use crate::rotation::function::DbEngine;
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -9,8 +10,11 @@ use std::time::Duration;
 /// How long a login may take, as the templates' `connect_timeout=5`.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A step's failure, in words for the RotationFailed event.
-pub(crate) type StepResult<T> = Result<T, String>;
+/// What a refused login is called in a step's failure, whatever the database.
+pub(crate) const LOGIN_FAILED: &str = "login failed";
+
+/// A step's outcome; a failure is worded for the RotationFailed event.
+pub(crate) type StepResult<T> = Result<T, StepError>;
 
 /// A database secret's JSON (docs/aws-behaviour.md §R2.3), kept whole so that a rotation changes
 /// only `password` (and `username`) and carries every other key over.
@@ -40,7 +44,7 @@ impl DbSecret {
         engine: DbEngine,
     ) -> StepResult<DbSecret> {
         let Ok(Value::Object(mut map)) = serde_json::from_str(text) else {
-            return Err("Invalid secret value json".into());
+            return Err(StepError::Template("Invalid secret value json".into()));
         };
         for (key, value) in defaults {
             map.entry(key.clone()).or_insert_with(|| value.clone());
@@ -48,7 +52,9 @@ impl DbSecret {
         let secret = DbSecret(map);
         for field in ["host", "username", "password", "engine"] {
             if secret.0.get(field).and_then(Value::as_str).is_none() {
-                return Err(format!("{field} key is missing from secret JSON"));
+                return Err(StepError::Template(format!(
+                    "{field} key is missing from secret JSON"
+                )));
             }
         }
         let (supported, name): (&[&str], &str) = match engine {
@@ -57,9 +63,9 @@ impl DbSecret {
             DbEngine::Mariadb => (&["mariadb"], "mariadb"),
         };
         if !supported.contains(&secret.str("engine")) {
-            return Err(format!(
+            return Err(StepError::Template(format!(
                 "Database engine must be set to '{name}' in order to use this rotation lambda"
-            ));
+            )));
         }
         Ok(secret)
     }
@@ -105,9 +111,11 @@ impl DbSecret {
             Some(Value::Number(n)) => n
                 .as_u64()
                 .and_then(|p| u16::try_from(p).ok())
-                .ok_or("invalid port")?,
-            Some(Value::String(s)) => s.parse().map_err(|_| format!("invalid port {s}"))?,
-            Some(_) => return Err("invalid port".into()),
+                .ok_or_else(|| StepError::Template("invalid port".into()))?,
+            Some(Value::String(s)) => s
+                .parse()
+                .map_err(|_| StepError::Template(format!("invalid port {s}")))?,
+            Some(_) => return Err(StepError::Template("invalid port".into())),
         };
         let dbname = match self.0.get("dbname").and_then(Value::as_str) {
             Some(db) => Some(db.to_string()),
@@ -139,10 +147,14 @@ mod tests {
         assert!(DbSecret::parse(ok, DbEngine::Mysql)
             .err()
             .unwrap()
+            .to_string()
             .contains("'mysql'"));
         let no_host = r#"{"engine":"mariadb","username":"u","password":"p"}"#;
         assert_eq!(
-            DbSecret::parse(no_host, DbEngine::Mariadb).err().unwrap(),
+            DbSecret::parse(no_host, DbEngine::Mariadb)
+                .err()
+                .unwrap()
+                .to_string(),
             "host key is missing from secret JSON"
         );
         let ssl = |value: &str| {

@@ -4,8 +4,9 @@
 //! MariaDB (docs/aws-behaviour.md §R6.5), so values are written as SQL string literals, quoted for
 //! the server's `sql_mode`. Users live at host `'%'`, as the templates assume.
 
-use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT};
+use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT, LOGIN_FAILED};
 use super::tls::{with_mode, RotationTls};
+use crate::rotation::error::StepError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
 use tokio::sync::Mutex;
@@ -26,10 +27,12 @@ pub struct Session {
     plain_backslashes: bool,
 }
 
-fn db_error(what: &str, e: mysql_async::Error) -> String {
+fn db_error(what: &str, e: mysql_async::Error) -> StepError {
     match e {
-        mysql_async::Error::Server(s) => format!("{what}: ({}) {}", s.code, s.message),
-        other => format!("{what}: {other}"),
+        mysql_async::Error::Server(s) => {
+            StepError::Database(format!("{what}: ({}) {}", s.code, s.message))
+        }
+        other => StepError::Database(format!("{what}: {other}")),
     }
 }
 
@@ -56,12 +59,12 @@ async fn connect_once(target: &Target, tls: &RotationTls, use_tls: bool) -> Step
     }
     let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
         Err(_) => {
-            return Err(format!(
-                "connecting to {}:{} timed out",
-                target.host, target.port
-            ))
+            return Err(StepError::ConnectTimedOut {
+                host: target.host.clone(),
+                port: target.port,
+            })
         }
-        Ok(Err(e)) => return Err(db_error("login failed", e)),
+        Ok(Err(e)) => return Err(db_error(LOGIN_FAILED, e)),
         Ok(Ok(conn)) => conn,
     };
     let (version, sql_mode): (String, String) = conn
@@ -228,7 +231,9 @@ impl Session {
 /// backslashes as ordinary characters. NUL has no safe spelling in both modes: refused.
 fn quote(value: &str, plain_backslashes: bool) -> StepResult<String> {
     if value.contains('\0') {
-        return Err("a user name or password contains a NUL character".into());
+        return Err(StepError::Database(
+            "a user name or password contains a NUL character".into(),
+        ));
     }
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');

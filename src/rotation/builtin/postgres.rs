@@ -4,8 +4,9 @@
 //! names and values with `format('%I', …)`/`format('%L', …)`. The password is sent as a SCRAM
 //! verifier computed here, so the cleartext never reaches the server's statement log.
 
-use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT};
+use super::db_secret::{StepResult, Target, CONNECT_TIMEOUT, LOGIN_FAILED};
 use super::tls::{with_mode, RotationTls};
+use crate::rotation::error::StepError;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{NoTls, Socket};
@@ -15,9 +16,9 @@ pub struct Session {
     client: tokio_postgres::Client,
 }
 
-fn db_error(what: &str, e: tokio_postgres::Error) -> String {
+fn db_error(what: &str, e: tokio_postgres::Error) -> StepError {
     if let Some(db) = e.as_db_error() {
-        return format!("{what}: {}", db.message());
+        return StepError::Database(format!("{what}: {}", db.message()));
     }
     // tokio-postgres leaves the cause (a TLS verification failure, say) to `source()`.
     let mut text = format!("{what}: {e}");
@@ -26,7 +27,7 @@ fn db_error(what: &str, e: tokio_postgres::Error) -> String {
         text.push_str(&format!(": {c}"));
         cause = c.source();
     }
-    text
+    StepError::Database(text)
 }
 
 pub async fn connect(target: &Target, tls: &RotationTls) -> StepResult<Session> {
@@ -70,12 +71,12 @@ where
     let (client, connection) =
         match tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls)).await {
             Err(_) => {
-                return Err(format!(
-                    "connecting to {}:{} timed out",
-                    target.host, target.port
-                ))
+                return Err(StepError::ConnectTimedOut {
+                    host: target.host.clone(),
+                    port: target.port,
+                })
             }
-            Ok(Err(e)) => return Err(db_error("login failed", e)),
+            Ok(Err(e)) => return Err(db_error(LOGIN_FAILED, e)),
             Ok(Ok(pair)) => pair,
         };
     // The connection task ends when the client is dropped.

@@ -9,11 +9,12 @@ use crate::error::{ApiError, ErrorCode};
 use crate::model::password::PasswordRules;
 use crate::model::secret::{Ownership, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::rotation::client::SecretsClient;
+use crate::rotation::error::StepError;
 use crate::rotation::function::{DbEngine, FunctionConfig, RotationStrategy};
 use serde_json::{Map, Value};
 
-fn api_error(what: &str, e: ApiError) -> String {
-    format!("{what}: {}: {}", e.code.as_str(), e.message)
+fn api_error(call: &'static str, error: ApiError) -> StepError {
+    StepError::Api { call, error }
 }
 
 /// One rotation step run natively, acting in the secret's account and region.
@@ -27,9 +28,9 @@ pub async fn invoke(
     event: &serde_json::Value,
 ) -> StepResult<()> {
     let (Some(engine), Some(strategy)) = (function.engine, function.strategy) else {
-        return Err(format!(
+        return Err(StepError::Template(format!(
             "function {function_name} has no built-in engine and strategy"
-        ));
+        )));
     };
     let field = |name: &str| event[name].as_str().unwrap_or_default().to_string();
     let (arn, token, step) = (
@@ -90,19 +91,23 @@ impl Rotator<'_> {
             .map_err(|e| api_error("DescribeSecret", e))?;
         let (arn, token) = (&self.arn, &self.token);
         if described.rotation_enabled == Some(false) {
-            return Err(format!("Secret {arn} is not enabled for rotation"));
+            return Err(StepError::Template(format!(
+                "Secret {arn} is not enabled for rotation"
+            )));
         }
         let stages = described.version_stages.get(token).ok_or_else(|| {
-            format!("Secret version {token} has no stage for rotation of secret {arn}.")
+            StepError::Template(format!(
+                "Secret version {token} has no stage for rotation of secret {arn}."
+            ))
         })?;
         if stages.iter().any(|s| s == AWSCURRENT) {
             tracing::info!(secret = %arn, %token, "version already marked as AWSCURRENT");
             return Ok(());
         }
         if !stages.iter().any(|s| s == AWSPENDING) {
-            return Err(format!(
+            return Err(StepError::Template(format!(
                 "Secret version {token} not set as AWSPENDING for rotation of secret {arn}."
-            ));
+            )));
         }
         match step {
             "createSecret" => self.create().await,
@@ -112,7 +117,9 @@ impl Rotator<'_> {
             },
             "testSecret" => self.test().await,
             "finishSecret" => self.finish(&described.version_stages).await,
-            other => Err(format!("Invalid step parameter {other} for secret {arn}")),
+            other => Err(StepError::Template(format!(
+                "Invalid step parameter {other} for secret {arn}"
+            ))),
         }
     }
 
@@ -149,7 +156,9 @@ impl Rotator<'_> {
     async fn current(&self) -> StepResult<DbSecret> {
         self.read(&self.arn, AWSCURRENT, None)
             .await?
-            .ok_or_else(|| format!("Secret {} has no AWSCURRENT value", self.arn))
+            .ok_or_else(|| {
+                StepError::Template(format!("Secret {} has no AWSCURRENT value", self.arn))
+            })
     }
 
     async fn pending(&self) -> StepResult<Option<DbSecret>> {
@@ -169,9 +178,9 @@ impl Rotator<'_> {
             let other = alternate_user(current.str("username"));
             let limit = self.username_limit();
             if other.chars().count() > limit {
-                return Err(format!(
+                return Err(StepError::Template(format!(
                     "Unable to clone user, username length with _clone appended would exceed {limit} characters"
-                ));
+                )));
             }
             new.set("username", other);
         }
@@ -200,7 +209,11 @@ impl Rotator<'_> {
         let current = self.current().await?;
         same_user_and_host(&pending, &current)?;
         let current_login = self.login(&current).await;
-        let why = current_login.as_ref().err().cloned().unwrap_or_default();
+        let why = current_login
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let mut session = current_login.ok();
         if session.is_none() {
             if let Some(mut previous) = self.read(&self.arn, AWSPREVIOUS, None).await? {
@@ -212,10 +225,10 @@ impl Rotator<'_> {
         }
         // The template's words, then why the current credentials were refused.
         let session = session.ok_or_else(|| {
-            format!(
+            StepError::Template(format!(
                 "setSecret: Unable to log into database with previous, current, or pending secret of secret arn {} ({why})",
                 self.arn
-            )
+            ))
         })?;
         session
             .set_own_password(pending.str("username"), pending.str("password"))
@@ -236,47 +249,50 @@ impl Rotator<'_> {
         let current = self.current().await?;
         let (user, other) = (current.str("username"), pending.str("username"));
         if alternate_user(user) != other {
-            return Err(format!(
+            return Err(StepError::Template(format!(
                 "Attempting to modify user {other} other than current user or clone {user}"
-            ));
+            )));
         }
         if pending.str("host") != current.str("host") {
-            return Err(format!(
-                "Attempting to modify user for host {} other than current host {}",
-                pending.str("host"),
-                current.str("host")
-            ));
+            return Err(StepError::OtherHost {
+                pending: pending.str("host").to_string(),
+                current: current.str("host").to_string(),
+            });
         }
         // The current credentials must work: a confused deputy guard, as in the templates.
         self.login(&current).await.map_err(|e| {
-            format!(
+            StepError::Template(format!(
                 "setSecret: Unable to log into database using current credentials for secret {}: {e}",
                 self.arn
-            )
+            ))
         })?.close().await;
         let master_arn = current.str("masterarn");
         if master_arn.is_empty() {
-            return Err(format!(
+            return Err(StepError::Template(format!(
                 "Secret {} has no masterarn: alternating-users rotation needs the master secret",
                 self.arn
-            ));
+            )));
         }
         let mut master = self
             .read(master_arn, AWSCURRENT, None)
             .await?
-            .ok_or_else(|| format!("Master secret {master_arn} has no AWSCURRENT value"))?;
+            .ok_or_else(|| {
+                StepError::Template(format!(
+                    "Master secret {master_arn} has no AWSCURRENT value"
+                ))
+            })?;
         if master.str("host") != current.str("host") {
-            return Err(format!(
+            return Err(StepError::Template(format!(
                 "Current database host {} is not the same host as master {}",
                 current.str("host"),
                 master.str("host")
-            ));
+            )));
         }
         master.copy_key("dbname", &current);
         let session = self.login(&master).await.map_err(|e| {
-            format!(
+            StepError::Template(format!(
                 "setSecret: Unable to log into database using credentials in master secret {master_arn}: {e}"
-            )
+            ))
         })?;
         session
             .set_user_password_like(user, other, pending.str("password"))
@@ -290,10 +306,10 @@ impl Rotator<'_> {
     async fn test(&self) -> StepResult<()> {
         let pending = self.require_pending().await?;
         let session = self.login(&pending).await.map_err(|e| {
-            format!(
+            StepError::Template(format!(
                 "testSecret: Unable to log into database with pending secret of secret ARN {}: {e}",
                 self.arn
-            )
+            ))
         })?;
         let checked = session.check().await;
         session.close().await;
@@ -320,12 +336,9 @@ impl Rotator<'_> {
     }
 
     async fn require_pending(&self) -> StepResult<DbSecret> {
-        self.pending().await?.ok_or_else(|| {
-            format!(
-                "Secrets Manager can't find the specified secret value for VersionId: {}",
-                self.token
-            )
-        })
+        self.pending()
+            .await?
+            .ok_or_else(|| StepError::NoPendingValue(self.token.clone()))
     }
 
     async fn login(&self, secret: &DbSecret) -> StepResult<Session> {
@@ -403,18 +416,17 @@ fn alternate_user(user: &str) -> String {
 
 fn same_user_and_host(pending: &DbSecret, other: &DbSecret) -> StepResult<()> {
     if pending.str("username") != other.str("username") {
-        return Err(format!(
+        return Err(StepError::Template(format!(
             "Attempting to modify user {} other than current user {}",
             pending.str("username"),
             other.str("username")
-        ));
+        )));
     }
     if pending.str("host") != other.str("host") {
-        return Err(format!(
-            "Attempting to modify user for host {} other than current host {}",
-            pending.str("host"),
-            other.str("host")
-        ));
+        return Err(StepError::OtherHost {
+            pending: pending.str("host").to_string(),
+            current: other.str("host").to_string(),
+        });
     }
     Ok(())
 }

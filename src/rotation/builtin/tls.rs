@@ -8,6 +8,7 @@
 //! (`/etc/pki/tls/cert.pem`) when it exists, plus `rotation_ca_file` from the configuration
 //! (for a private CA, such as the one the tests create).
 
+use crate::rotation::error::StepError;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::path::{Path, PathBuf};
@@ -31,7 +32,7 @@ pub enum TlsMode {
 /// login that needs them (reading the system store costs milliseconds that start-up should not).
 pub struct RotationTls {
     ca_file: Option<PathBuf>,
-    loaded: OnceLock<Result<Loaded, String>>,
+    loaded: OnceLock<Result<Loaded, StepError>>,
 }
 
 struct Loaded {
@@ -47,7 +48,7 @@ impl RotationTls {
         }
     }
 
-    fn loaded(&self) -> Result<&Loaded, String> {
+    fn loaded(&self) -> Result<&Loaded, StepError> {
         self.loaded
             .get_or_init(|| load(self.ca_file.as_deref()))
             .as_ref()
@@ -55,27 +56,35 @@ impl RotationTls {
     }
 
     /// A rustls client configuration that verifies against the trusted roots (PostgreSQL).
-    pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, String> {
+    pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, StepError> {
         self.loaded().map(|l| l.config.clone())
     }
 
     /// The trusted roots as DER certificates (MySQL/MariaDB's driver builds its own config).
-    pub fn roots(&self) -> Result<Vec<CertificateDer<'static>>, String> {
+    pub fn roots(&self) -> Result<Vec<CertificateDer<'static>>, StepError> {
         self.loaded().map(|l| l.roots.clone())
     }
 }
 
-fn pem_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+fn pem_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, StepError> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cannot read CA certificates from {}: {e}", path.display()))?;
+        .map_err(|e| {
+            StepError::TrustedRoots(format!(
+                "cannot read CA certificates from {}: {e}",
+                path.display()
+            ))
+        })?;
     if certs.is_empty() {
-        return Err(format!("{} holds no PEM certificates", path.display()));
+        return Err(StepError::TrustedRoots(format!(
+            "{} holds no PEM certificates",
+            path.display()
+        )));
     }
     Ok(certs)
 }
 
-fn load(ca_file: Option<&Path>) -> Result<Loaded, String> {
+fn load(ca_file: Option<&Path>) -> Result<Loaded, StepError> {
     // The system store may be partly unreadable; what it yields is used.
     let mut roots = rustls_native_certs::load_native_certs().certs;
     let template_bundle = Path::new(TEMPLATE_CA_BUNDLE);
@@ -88,7 +97,7 @@ fn load(ca_file: Option<&Path>) -> Result<Loaded, String> {
     let mut store = rustls::RootCertStore::empty();
     store.add_parsable_certificates(roots.iter().cloned());
     if store.is_empty() {
-        return Err("no trusted CA certificates found (system store empty and no rotation_ca_file configured)".into());
+        return Err(StepError::TrustedRoots("no trusted CA certificates found (system store empty and no rotation_ca_file configured)".into()));
     }
     let config = rustls::ClientConfig::builder()
         .with_root_certificates(store)
@@ -101,19 +110,24 @@ fn load(ca_file: Option<&Path>) -> Result<Loaded, String> {
 
 /// Runs `login` with TLS as `mode` asks: for `Prefer`, a failed TLS attempt is followed by a
 /// plain one, and if both fail the error says why each did.
-pub async fn with_mode<T, F, Fut>(mode: TlsMode, login: F) -> Result<T, String>
+pub async fn with_mode<T, F, Fut>(mode: TlsMode, login: F) -> Result<T, StepError>
 where
     F: Fn(bool) -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
+    Fut: std::future::Future<Output = Result<T, StepError>>,
 {
     match mode {
         TlsMode::Require => login(true).await,
         TlsMode::Disable => login(false).await,
         TlsMode::Prefer => match login(true).await {
             Ok(session) => Ok(session),
-            Err(tls_error) => login(false)
-                .await
-                .map_err(|plain_error| format!("{plain_error} (over TLS: {tls_error})")),
+            Err(tls_error) => {
+                login(false)
+                    .await
+                    .map_err(|plain_error| StepError::BothLoginsFailed {
+                        plain: Box::new(plain_error),
+                        tls: Box::new(tls_error),
+                    })
+            }
         },
     }
 }

@@ -1,6 +1,9 @@
 //! The one error type of the API. Every failure a client can see is an `ApiError`; the protocol
 //! layer turns it into AWS's wire shape (`{"__type": …, "Message": …}` + status) in one place
-//! (`protocol::error_response`). Texts follow docs/aws-behaviour.md §4 and §6.4.
+//! (`protocol::error_response`). Texts follow docs/aws-behaviour.md §4 and §6.4, and live in
+//! `messages`.
+
+pub mod messages;
 
 use std::fmt;
 
@@ -102,17 +105,15 @@ impl ApiError {
     }
 
     pub fn secret_not_found() -> Self {
-        Self::new(
-            ErrorCode::ResourceNotFound,
-            "Secrets Manager can't find the specified secret.",
-        )
+        Self::new(ErrorCode::ResourceNotFound, messages::SECRET_NOT_FOUND)
     }
 
     pub fn marked_for_deletion() -> Self {
-        Self::new(
-            ErrorCode::InvalidRequest,
-            "You can't perform this operation on the secret because it was marked for deletion.",
-        )
+        Self::new(ErrorCode::InvalidRequest, messages::MARKED_FOR_DELETION)
+    }
+
+    pub fn invalid_next_token() -> Self {
+        Self::new(ErrorCode::InvalidNextToken, messages::INVALID_NEXT_TOKEN)
     }
 
     pub fn invalid_request(message: impl Into<String>) -> Self {
@@ -135,16 +136,13 @@ impl ApiError {
     /// sees a generic text so nothing internal (or secret) leaks.
     pub fn internal(context: impl fmt::Display) -> Self {
         tracing::error!(error = %context, "internal error");
-        Self::new(
-            ErrorCode::InternalServiceError,
-            "An error occurred on the server side.",
-        )
+        Self::new(ErrorCode::InternalServiceError, messages::INTERNAL)
     }
 
     pub fn missing_authentication_token() -> Self {
         Self::new(
             ErrorCode::MissingAuthenticationToken,
-            "Missing Authentication Token",
+            messages::MISSING_AUTHENTICATION_TOKEN,
         )
     }
 
@@ -157,10 +155,7 @@ impl ApiError {
     }
 
     pub fn unrecognized_client() -> Self {
-        Self::new(
-            ErrorCode::UnrecognizedClient,
-            "The security token included in the request is invalid.",
-        )
+        Self::new(ErrorCode::UnrecognizedClient, messages::UNRECOGNIZED_CLIENT)
     }
 }
 
