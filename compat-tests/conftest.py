@@ -71,10 +71,11 @@ class SecretsdProcess:
                 scheme = "https" if tls else "http"
                 self.url = f"{scheme}://{self.listen_host}:{port}"
                 self.trust_file = None
-                expected = f"secretsd listening on {self.url} (data: {self.data_dir}"
+                store = (self.env or os.environ).get("SECRETSD_STORE") or "redb"
+                expected = f"secretsd listening on {self.url} (data: {self.data_dir}; store: {store}"
                 assert line.strip().startswith(expected), line
                 if tls:
-                    # ... (data: DIR; clients trust FILE)
+                    # ... (data: DIR; store: ENGINE; clients trust FILE)
                     self.trust_file = line.strip().rsplit("clients trust ", 1)[1].rstrip(")")
                 else:
                     assert line.strip() == expected + ")", line

@@ -7,7 +7,7 @@ use crate::server::door::BadRule;
 use crate::server::door::{AdminToken, AllowedHosts, AllowedOrigins};
 use crate::server::tls::TlsSetting;
 use crate::store::crypto::{self, MasterKey};
-use crate::store::Location;
+use crate::store::{EngineKind, Location};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,6 +22,8 @@ pub const DEFAULT_ACCOUNT: &str = "000000000000";
 pub struct Config {
     pub listen: SocketAddr,
     pub storage: Location,
+    /// The engine that keeps the store.
+    pub store: EngineKind,
     /// The account of the built-in `test` credential and of unknown access keys.
     pub account: String,
     pub auth: AuthMode,
@@ -180,6 +182,7 @@ impl Default for Config {
         Config {
             listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
             storage: Location::Dir(PathBuf::from(DEFAULT_DATA_DIR)),
+            store: EngineKind::default(),
             account: DEFAULT_ACCOUNT.to_string(),
             auth: AuthMode::Open,
             master_key: None,
@@ -213,6 +216,7 @@ impl Config {
 struct FileConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    store: Option<String>,
     in_memory: Option<bool>,
     account: Option<String>,
     auth: Option<AuthMode>,
@@ -237,6 +241,8 @@ struct FileConfig {
 pub struct Overrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    /// `--store`: redb or sled.
+    pub store: Option<String>,
     pub in_memory: bool,
     pub config_file: Option<PathBuf>,
     pub account: Option<String>,
@@ -288,6 +294,10 @@ impl Config {
                     .or(file.data_dir)
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             )
+        };
+        let store = match overrides.store.or(file.store) {
+            Some(text) => text.parse().map_err(ConfigError::Invalid)?,
+            None => EngineKind::default(),
         };
         let account = overrides
             .account
@@ -347,6 +357,7 @@ impl Config {
         Ok(Config {
             listen,
             storage,
+            store,
             allowed_hosts,
             allowed_origins,
             admin_token,

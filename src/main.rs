@@ -33,6 +33,9 @@ struct ServeArgs {
     /// Directory for the store and master key [default: ./.secretsd]
     #[arg(long, env = "SECRETSD_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Storage engine: redb (default) or sled, both in the data dir
+    #[arg(long, env = "SECRETSD_STORE")]
+    store: Option<String>,
     /// Keep everything in memory; nothing survives a restart
     #[arg(long, env = "SECRETSD_IN_MEMORY")]
     in_memory: bool,
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
     let overrides = Overrides {
         listen: args.listen,
         data_dir: args.data_dir,
+        store: args.store,
         in_memory: args.in_memory,
         config_file: args.config,
         account: args.account,
@@ -138,6 +142,7 @@ fn main() -> ExitCode {
 
 async fn serve(config: Config) -> ExitCode {
     let location = describe_location(&config.storage);
+    let store = config.store.name();
     let exposure = secretsd::server::exposure_warnings(&config);
     let server = match Server::start(config).await {
         Ok(server) => server,
@@ -151,7 +156,7 @@ async fn serve(config: Config) -> ExitCode {
         None => String::new(),
     };
     println!(
-        "secretsd listening on {} (data: {location}{tls})",
+        "secretsd listening on {} (data: {location}; store: {store}{tls})",
         server.endpoint_url()
     );
     server.serving();

@@ -93,12 +93,78 @@ async fn a_wrong_master_key_refuses_to_start() {
     std::fs::write(dir.path().join("master.key"), [9u8; 32]).unwrap();
     let err = secretsd::Server::start(secretsd::Config {
         storage: secretsd::Location::Dir(dir.path().to_path_buf()),
-        ..secretsd::Config::ephemeral()
+        ..common::config()
     })
     .await
     .err()
     .expect("start must fail");
-    assert!(err.contains("master key does not match"), "{err}");
+    assert!(
+        err.to_string().contains("master key does not match"),
+        "{err}"
+    );
+}
+
+/// Each engine keeps its own files in the data dir and refuses a dir that holds the other's
+/// store, instead of starting empty beside secrets it cannot see.
+#[tokio::test]
+async fn a_data_dir_belongs_to_the_engine_that_wrote_it() {
+    use secretsd::store::EngineKind;
+    for (first, other) in [
+        (EngineKind::Redb, EngineKind::Sled),
+        (EngineKind::Sled, EngineKind::Redb),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = |store| secretsd::Config {
+            storage: secretsd::Location::Dir(dir.path().to_path_buf()),
+            store,
+            ..common::config()
+        };
+        let server: common::TestServer =
+            secretsd::Server::start(config(first)).await.unwrap().into();
+        client(&server)
+            .create_secret()
+            .name("kept")
+            .secret_string("v")
+            .send()
+            .await
+            .unwrap();
+        server.shutdown().await;
+        let files: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        let own = match first {
+            EngineKind::Redb => "secrets.redb",
+            EngineKind::Sled => "secrets.sled",
+        };
+        assert!(files.iter().any(|f| f == own), "{first:?}: {files:?}");
+
+        let err = secretsd::Server::start(config(other))
+            .await
+            .err()
+            .expect("the other engine must refuse the dir")
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{} holds a {} store; start with --store {} (or use another --data-dir for a {} store)",
+                dir.path().display(),
+                first.name(),
+                first.name(),
+                other.name()
+            )
+        );
+        let server: common::TestServer =
+            secretsd::Server::start(config(first)).await.unwrap().into();
+        let value = client(&server)
+            .get_secret_value()
+            .secret_id("kept")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(value.secret_string(), Some("v"));
+        server.shutdown().await;
+    }
 }
 
 #[tokio::test]

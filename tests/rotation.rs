@@ -6,12 +6,12 @@ mod common;
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use common::*;
 use secretsd::rotation::function::{FunctionConfig, FunctionKind};
-use secretsd::{Config, Server};
+use secretsd::Server;
 
 const FAILING: &str = "arn:aws:lambda:us-east-1:000000000000:function:always-fails";
 
 async fn start_with_failing_function() -> TestServer {
-    let mut config = Config::ephemeral();
+    let mut config = common::config();
     config.functions.insert(
         "always-fails".into(),
         FunctionConfig {

@@ -9,11 +9,12 @@ async fn port_in_use_is_a_clear_error() {
     let first = common::start().await;
     let err = Server::start(Config {
         listen: first.local_addr(),
-        ..Config::ephemeral()
+        ..common::config()
     })
     .await
     .err()
-    .expect("second bind must fail");
+    .expect("second bind must fail")
+    .to_string();
     assert!(
         err.starts_with(&format!("cannot listen on {}:", first.local_addr())),
         "{err}"
@@ -28,11 +29,12 @@ async fn unusable_data_dir_is_a_clear_error() {
     std::fs::write(&file, b"x").unwrap();
     let err = Server::start(Config {
         storage: Location::Dir(file.join("data")),
-        ..Config::ephemeral()
+        ..common::config()
     })
     .await
     .err()
-    .expect("start must fail");
+    .expect("start must fail")
+    .to_string();
     assert!(err.starts_with("cannot create data dir"), "{err}");
 }
 

@@ -61,6 +61,10 @@ async fn a_client_that_trusts_the_self_signed_ca_talks_https() {
     let server = Server::start(Config {
         storage: Location::Dir(dir.path().to_path_buf()),
         tls: Some(TlsSetting::SelfSigned),
+        store: std::env::var("SECRETSD_STORE")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default(),
         ..Config::ephemeral()
     })
     .await

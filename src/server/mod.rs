@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{self, Operation};
 use crate::rotation::{self, RotationHandle};
-use crate::store::{Location, Store};
+use crate::store::{Location, Store, StoreError};
 use bytes::Bytes;
 use door::{Connection, DoorPolicy, Verdict};
 use http_body_util::{BodyExt, Full, Limited};
@@ -53,6 +53,19 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A running secretsd. Dropping it does not stop it: call `shutdown`.
+/// Why a server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
+}
+
 pub struct Server {
     addr: SocketAddr,
     /// The certificate file clients trust, when serving HTTPS.
@@ -65,16 +78,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the store, binds the listener and starts serving. Errors are one readable line: the
-    /// store's own are text, and callers (the binary, the tests) show them as they are.
-    pub async fn start(config: Config) -> Result<Server, String> {
-        let store = Store::open(&config.storage, config.master_key)?;
+    /// Opens the store, binds the listener and starts serving. Each error reads as one line
+    /// for the operator.
+    pub async fn start(config: Config) -> Result<Server, StartError> {
+        let store = Store::open(&config.storage, config.store, config.master_key)?;
         let listener = TcpListener::bind(config.listen)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+            .map_err(|e| StartError::Listen(config.listen, e))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| format!("cannot read the listening address: {e}"))?;
+            .map_err(|e| StartError::Listen(config.listen, e))?;
         let (rotation, rotation_receiver) = RotationHandle::channel();
         let audit_dir = match &config.storage {
             Location::Dir(dir) => Some(dir.clone()),
@@ -86,7 +99,7 @@ impl Server {
                     config.listen,
                     config.allowed_hosts.names().map(str::to_string),
                 );
-                Some(Tls::load(setting, audit_dir.as_deref(), &names).map_err(|e| e.to_string())?)
+                Some(Tls::load(setting, audit_dir.as_deref(), &names)?)
             }
             None => None,
         };
@@ -98,8 +111,7 @@ impl Server {
         });
         let ctx = Arc::new(Ctx {
             store,
-            audit: crate::audit::Audit::start(audit_dir, config.audit)
-                .map_err(|e| e.to_string())?,
+            audit: crate::audit::Audit::start(audit_dir, config.audit)?,
             clock: Clock::default(),
             credentials: Credentials::new(config.auth, &config.account, &config.principals),
             functions: config.functions.clone(),

@@ -1,9 +1,11 @@
 //! Decoded secret records of the latest snapshot, so that a hot secret is not decrypted and
 //! parsed again on every read.
 //!
-//! Entries belong to one snapshot generation (see `engine::Latest`): all snapshots of a
-//! generation hold the same bytes, so an entry is exactly what a read of that snapshot would
-//! decode. A newer generation empties the cache; an older one is neither served nor stored.
+//! Entries belong to one snapshot generation (`engine::Snapshot::generation`): an engine starts
+//! a new generation after each commit and before answering it, so an entry read in generation
+//! `g` shows every change acknowledged before `g` began (redb's snapshots of a generation hold
+//! the same bytes; sled's may show a change a moment before it is answered). A newer generation
+//! empties the cache; an older one is neither served nor stored.
 //! Records hold metadata only: secret values are never cached.
 
 use crate::model::secret::Secret;

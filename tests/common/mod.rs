@@ -86,14 +86,28 @@ impl TestClock<'_> {
     }
 }
 
+/// The engine the tests run on: `SECRETSD_STORE` (redb or sled), as the binary reads it.
+pub fn store() -> Option<String> {
+    std::env::var("SECRETSD_STORE")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// An in-memory server's config on a free port, on the engine `store()` names.
+pub fn config() -> Config {
+    Config {
+        store: store().map_or_else(Default::default, |name| {
+            name.parse().expect("SECRETSD_STORE names an engine")
+        }),
+        ..Config::ephemeral()
+    }
+}
+
 /// An in-memory server on a free port (the release binary when `SECRETSD_BIN` is set).
 pub async fn start() -> TestServer {
     match std::env::var("SECRETSD_BIN") {
         Ok(bin) if !bin.is_empty() => start_binary(&bin),
-        _ => Server::start(Config::ephemeral())
-            .await
-            .expect("server starts")
-            .into(),
+        _ => Server::start(config()).await.expect("server starts").into(),
     }
 }
 
@@ -137,7 +151,7 @@ fn start_binary_with(bin: &str, extra: &[&str]) -> TestServer {
 pub async fn start_on(dir: &Path) -> TestServer {
     Server::start(Config {
         storage: Location::Dir(dir.to_path_buf()),
-        ..Config::ephemeral()
+        ..config()
     })
     .await
     .expect("server starts")
@@ -196,6 +210,7 @@ pub async fn start_with_config(toml: &str) -> TestServer {
             let config = Config::resolve(secretsd::config::Overrides {
                 config_file: Some(path),
                 in_memory: true,
+                store: store(),
                 listen: Some("127.0.0.1:0".into()),
                 ..Default::default()
             })

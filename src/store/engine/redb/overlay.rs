@@ -17,7 +17,8 @@
 //! in turn.
 
 use super::journal::{JournalBytes, OpAt, Replayed, Span};
-use super::op::{Entry, Op};
+use crate::store::engine::Op;
+use crate::store::engine::{CopyFn, Entry};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 use std::ops::Bound;
@@ -171,7 +172,7 @@ impl Overlay {
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
         descending: bool,
-        copy: fn(&[u8], &[u8]) -> Vec<u8>,
+        copy: CopyFn,
     ) -> impl Iterator<Item = Entry> + 'static {
         let data = self.data();
         let above = |k: &[u8]| match lower {

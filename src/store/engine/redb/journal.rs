@@ -19,7 +19,8 @@
 //! small (writing megabytes of zeros would add milliseconds to the start of every new data dir)
 //! and takes its full size at the first checkpoint, which happens in the background.
 
-use super::op::Op;
+use crate::store::engine::Op;
+use crate::store::error::{StoreError, StoreResult};
 use std::fs::{File, OpenOptions};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
@@ -71,15 +72,18 @@ pub enum Appended {
 impl Journal {
     /// Writes a new, empty journal (replacing any) of `INITIAL_CAPACITY`, durably, via a
     /// temporary file.
-    pub fn create(dir: &Path) -> Result<(), String> {
+    pub fn create(dir: &Path) -> StoreResult<()> {
         Journal::write_new(dir, INITIAL_CAPACITY).map(drop)
     }
 
     /// Writes a journal of `capacity` zeros over any, durably, and returns it open.
-    fn write_new(dir: &Path, capacity: u64) -> Result<File, String> {
+    fn write_new(dir: &Path, capacity: u64) -> StoreResult<File> {
         let path = dir.join(FILE_NAME);
         let tmp = dir.join(format!("{FILE_NAME}.new"));
-        let fail = |e: std::io::Error| format!("cannot create {}: {e}", path.display());
+        let fail = |e: std::io::Error| StoreError::Open {
+            dir: dir.to_path_buf(),
+            detail: format!("cannot create {}: {e}", path.display()),
+        };
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -95,14 +99,11 @@ impl Journal {
     }
 
     /// Opens the journal of `epoch` and returns it with the changes it holds, oldest first.
-    /// `Err` is one line for the operator.
-    pub fn open(dir: &Path, epoch: u64) -> Result<(Journal, Replayed), String> {
+    pub fn open(dir: &Path, epoch: u64) -> StoreResult<(Journal, Replayed)> {
         let path = dir.join(FILE_NAME);
-        let damaged = |why: String| {
-            format!(
-                "the store in {} is damaged ({why}) and was not opened; restore the data dir from a backup or move it aside",
-                dir.display()
-            )
+        let damaged = |why: String| StoreError::DamagedAtOpen {
+            dir: dir.to_path_buf(),
+            why,
         };
         let file = OpenOptions::new()
             .read(true)
@@ -526,7 +527,11 @@ mod tests {
         drop(written(dir.path(), 1, 3));
         overwrite(dir.path(), record_len() + HEADER + 2, &[0x5a]);
         let err = Journal::open(dir.path(), 1).err().unwrap();
-        assert!(err.contains("is damaged (record 1 of its journal"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("is damaged (record 1 of its journal"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -538,15 +543,20 @@ mod tests {
         file.set_len(CAPACITY - 1).unwrap();
         let err = Journal::open(dir.path(), 1).err().unwrap();
         assert!(
-            err.contains("is damaged (its journal secrets.journal is"),
+            err.to_string()
+                .contains("is damaged (its journal secrets.journal is"),
             "{err}"
         );
         file.set_len(0).unwrap();
         let err = Journal::open(dir.path(), 1).err().unwrap();
-        assert!(err.contains("is 0 bytes, not a multiple of 65536"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("is 0 bytes, not a multiple of 65536"),
+            "{err}"
+        );
         std::fs::remove_file(&path).unwrap();
         let err = Journal::open(dir.path(), 1).err().unwrap();
-        assert!(err.contains("cannot be opened"), "{err}");
+        assert!(err.to_string().contains("cannot be opened"), "{err}");
     }
 
     /// A journal an earlier secretsd wrote at another size is replayed and used at its size;

@@ -1,0 +1,130 @@
+//! The narrow interface between the store and the engines that keep its bytes: an ordered map
+//! of byte keys to byte values, read through consistent snapshots and changed by atomic,
+//! durable batches of `Op`s. The store's layout (`super::keys`), sealing and per-secret
+//! transactions sit above it, so an engine knows nothing of secrets: redb (`redb`, the default)
+//! and sled (`sled`) implement it, the way Vault's physical backends sit behind one interface.
+
+pub mod redb;
+pub mod sled;
+
+use super::error::StoreError;
+use futures_util::future::BoxFuture;
+use std::ops::Bound;
+use std::sync::Arc;
+
+/// Which engine keeps the bytes (`--store`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EngineKind {
+    /// A copy-on-write B-tree with a write-ahead journal: the default.
+    #[default]
+    Redb,
+    Sled,
+}
+
+impl EngineKind {
+    pub const ALL: [EngineKind; 2] = [EngineKind::Redb, EngineKind::Sled];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Redb => "redb",
+            EngineKind::Sled => "sled",
+        }
+    }
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<EngineKind, String> {
+        EngineKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == text)
+            .ok_or_else(|| format!("unknown store '{text}': expected redb or sled"))
+    }
+}
+
+/// One entry read from the table (key, value), or why it could not be.
+pub type Entry = Result<(Vec<u8>, Vec<u8>), StoreError>;
+
+/// What a range read copies of each entry (key, value): scans that step over entries, or need
+/// only the head of a value, copy no more than that.
+pub type CopyFn = fn(&[u8], &[u8]) -> Vec<u8>;
+
+/// One step of a change, applied in order.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Put(Vec<u8>, Vec<u8>),
+    Remove(Vec<u8>),
+    /// Every key that starts with these bytes.
+    RemovePrefix(Vec<u8>),
+    /// Every key.
+    Clear,
+}
+
+/// An engine: where the store's bytes live.
+pub trait Engine: Send + Sync {
+    /// A consistent view as of the last acknowledged change (or later).
+    fn read(&self) -> Result<Arc<dyn Snapshot>, StoreError>;
+
+    /// Applies `ops` as one atomic change; resolves once it is durable.
+    fn apply(&self, ops: Vec<Op>) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// `apply` for start-up, outside any runtime task: blocks the thread.
+    fn apply_now(&self, ops: Vec<Op>) -> Result<(), StoreError>;
+
+    /// The server is ready: deferred start-up work may run now.
+    fn serving(&self) {}
+}
+
+/// A read view. Every read through one snapshot agrees with every other.
+pub trait Snapshot: Send + Sync {
+    /// Which commit this snapshot shows: snapshots of one generation hold the same data (the
+    /// store's record cache is keyed by it).
+    fn generation(&self) -> u64;
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The entries between `lower` and `upper` in key order (or reversed), each value as `copy`
+    /// takes it. Stops after the first error, which it yields.
+    fn range_with(
+        &self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        descending: bool,
+        copy: CopyFn,
+    ) -> Box<dyn Iterator<Item = Entry> + Send>;
+
+    fn range(
+        &self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        descending: bool,
+    ) -> Box<dyn Iterator<Item = Entry> + Send> {
+        self.range_with(lower, upper, descending, |_, value| value.to_vec())
+    }
+}
+
+/// The first key after every key that starts with `prefix` (`None`: no key is).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_is_the_next_key_after_the_prefix() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+        assert_eq!(prefix_end(b""), None);
+    }
+}
