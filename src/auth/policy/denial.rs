@@ -31,21 +31,7 @@ pub fn denial_message(request: &Request<'_>, decision: &Decision) -> String {
 mod tests {
     use super::*;
     use crate::auth::policy::context::Context;
-
-    const ME: &str = "arn:aws:iam::111111111111:user/app";
-    const SECRET: &str =
-        "arn:aws:secretsmanager:us-east-1:111111111111:secret:Applications/MyApp/MySQL-RDS-Database-a1b2c3";
-
-    fn request<'a>(action: &'a str, resource: &'a str, context: &'a Context) -> Request<'a> {
-        Request {
-            action,
-            resource,
-            principal_arn: ME,
-            principal_account: "111111111111",
-            resource_account: "111111111111",
-            context,
-        }
-    }
+    use crate::auth::policy::tests::{request, ME, SECRET};
 
     #[test]
     fn denial_messages_are_awss() {

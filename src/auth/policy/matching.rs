@@ -45,24 +45,14 @@ pub fn glob(pattern: &str, text: &str, fold: bool) -> bool {
     if head == p.len() || (head == p.len() - 1 && p[head] == b'*') {
         return true;
     }
-    let (mut pi, mut ti, mut star, mut mark) = (head, head, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == b'?' || same(p[pi], t[ti])) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == b'*')
+    wildcards(
+        p,
+        t,
+        head,
+        |c| *c == b'*',
+        |c| *c == b'?',
+        |c, t| same(*c, *t),
+    )
 }
 
 /// The general glob, over characters; a NUL marks the next pattern character as literal.
@@ -86,16 +76,36 @@ fn glob_chars(pattern: &str, text: &str, fold: bool) -> bool {
         literal = false;
     }
     let t = norm(text);
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    wildcards(
+        &p,
+        &t,
+        0,
+        |c| *c == ('*', false),
+        |c| *c == ('?', false),
+        |c, t| c.0 == *t,
+    )
+}
+
+/// The backtracking match of pattern `p` against `t` from position `from` in both: `star`
+/// matches any run, `one` any one element, and an element `same` as the text's matches it.
+fn wildcards<P, T>(
+    p: &[P],
+    t: &[T],
+    from: usize,
+    star: impl Fn(&P) -> bool,
+    one: impl Fn(&P) -> bool,
+    same: impl Fn(&P, &T) -> bool,
+) -> bool {
+    let (mut pi, mut ti, mut last_star, mut mark) = (from, from, None, 0);
     while ti < t.len() {
-        if pi < p.len() && ((p[pi] == ('?', false)) || p[pi].0 == t[ti]) {
+        if pi < p.len() && (one(&p[pi]) || same(&p[pi], &t[ti])) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == ('*', false) {
-            star = Some(pi);
+        } else if pi < p.len() && star(&p[pi]) {
+            last_star = Some(pi);
             mark = ti;
             pi += 1;
-        } else if let Some(s) = star {
+        } else if let Some(s) = last_star {
             pi = s + 1;
             mark += 1;
             ti = mark;
@@ -103,7 +113,7 @@ fn glob_chars(pattern: &str, text: &str, fold: bool) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == ('*', false))
+    p[pi..].iter().all(star)
 }
 
 /// `text` with its policy variables replaced from `context`; `None` if one has no value.

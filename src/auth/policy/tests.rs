@@ -5,11 +5,12 @@ use super::*;
 use crate::model::policy::{self, ActionMatch, Kind, Pattern, PolicyDocument, Statement};
 use serde_json::{json, Value};
 
-const ME: &str = "arn:aws:iam::111111111111:user/app";
-const SECRET: &str =
+pub(super) const ME: &str = "arn:aws:iam::111111111111:user/app";
+pub(super) const SECRET: &str =
     "arn:aws:secretsmanager:us-east-1:111111111111:secret:Applications/MyApp/MySQL-RDS-Database-a1b2c3";
 
-fn request<'a>(action: &'a str, resource: &'a str, context: &'a Context) -> Request<'a> {
+/// A request by `ME` in its own account (the denial texts' tests use it too).
+pub(super) fn request<'a>(action: &'a str, resource: &'a str, context: &'a Context) -> Request<'a> {
     Request {
         action,
         resource,
