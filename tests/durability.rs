@@ -91,13 +91,10 @@ async fn a_wrong_master_key_refuses_to_start() {
     let server = start_on(dir.path()).await;
     server.shutdown().await;
     std::fs::write(dir.path().join("master.key"), [9u8; 32]).unwrap();
-    let err = secretsd::Server::start(secretsd::Config {
-        storage: secretsd::Location::Dir(dir.path().to_path_buf()),
-        ..common::config()
-    })
-    .await
-    .err()
-    .expect("start must fail");
+    let err = secretsd::Server::start(common::config_on(dir.path()))
+        .await
+        .err()
+        .expect("start must fail");
     assert!(
         err.to_string().contains("master key does not match"),
         "{err}"
@@ -109,18 +106,20 @@ async fn a_wrong_master_key_refuses_to_start() {
 #[tokio::test]
 async fn a_data_dir_belongs_to_the_engine_that_wrote_it() {
     use secretsd::store::EngineKind;
-    for (first, other) in [
-        (EngineKind::Redb, EngineKind::Sled),
-        (EngineKind::Sled, EngineKind::Redb),
+    for (first, other, own) in [
+        (EngineKind::Redb, EngineKind::Sled, "secrets.redb"),
+        (EngineKind::Sled, EngineKind::Redb, "secrets.sled"),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let config = |store| secretsd::Config {
+        let config = |store: &EngineKind| secretsd::Config {
             storage: secretsd::Location::Dir(dir.path().to_path_buf()),
-            store,
+            store: store.clone(),
             ..common::config()
         };
-        let server: common::TestServer =
-            secretsd::Server::start(config(first)).await.unwrap().into();
+        let server: common::TestServer = secretsd::Server::start(config(&first))
+            .await
+            .unwrap()
+            .into();
         client(&server)
             .create_secret()
             .name("kept")
@@ -133,13 +132,9 @@ async fn a_data_dir_belongs_to_the_engine_that_wrote_it() {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        let own = match first {
-            EngineKind::Redb => "secrets.redb",
-            EngineKind::Sled => "secrets.sled",
-        };
         assert!(files.iter().any(|f| f == own), "{first:?}: {files:?}");
 
-        let err = secretsd::Server::start(config(other))
+        let err = secretsd::Server::start(config(&other))
             .await
             .err()
             .expect("the other engine must refuse the dir")
@@ -154,8 +149,10 @@ async fn a_data_dir_belongs_to_the_engine_that_wrote_it() {
                 other.name()
             )
         );
-        let server: common::TestServer =
-            secretsd::Server::start(config(first)).await.unwrap().into();
+        let server: common::TestServer = secretsd::Server::start(config(&first))
+            .await
+            .unwrap()
+            .into();
         let value = client(&server)
             .get_secret_value()
             .secret_id("kept")

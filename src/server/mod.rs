@@ -81,7 +81,7 @@ impl Server {
     /// Opens the store, binds the listener and starts serving. Each error reads as one line
     /// for the operator.
     pub async fn start(config: Config) -> Result<Server, StartError> {
-        let store = Store::open(&config.storage, config.store, config.master_key)?;
+        let store = Store::open(&config.storage, &config.store, config.master_key)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| StartError::Listen(config.listen, e))?;

@@ -121,14 +121,16 @@ impl Contents {
         }
         let record_key = record_key(key);
         let snapshot = self.engine.read()?;
-        if let Some(secret) = self.records.get(snapshot.generation(), &record_key) {
+        let generation = snapshot.generation();
+        if let Some(secret) = generation.and_then(|g| self.records.get(g, &record_key)) {
             return Ok(Some(secret));
         }
         match snapshot.get(&record_key)? {
             Some(sealed) => {
                 let secret = Arc::new(self.sealer.open_record(&record_key, &sealed)?);
-                self.records
-                    .insert(snapshot.generation(), &record_key, &secret);
+                if let Some(g) = generation {
+                    self.records.insert(g, &record_key, &secret);
+                }
                 Ok(Some(secret))
             }
             None => Ok(None),

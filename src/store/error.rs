@@ -30,6 +30,9 @@ pub enum StoreError {
     /// A read or a write the engine refused.
     #[error("storage: {0}")]
     Engine(String),
+    /// The database of a shared store cannot be reached, or did not answer in time.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("the store is closed")]
     Closed,
 }

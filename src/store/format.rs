@@ -32,20 +32,25 @@ pub fn read(snapshot: &dyn Snapshot) -> StoreResult<Option<u32>> {
     Ok(Some(version))
 }
 
-/// The file or directory each engine keeps in a data dir.
-pub fn engine_file(kind: EngineKind) -> &'static str {
+/// The file or directory each engine keeps in a data dir (`None`: it keeps none there).
+pub fn engine_file(kind: &EngineKind) -> Option<&'static str> {
     match kind {
-        EngineKind::Redb => super::engine::redb::FILE_NAME,
-        EngineKind::Sled => super::engine::sled::DIR_NAME,
+        EngineKind::Redb => Some(super::engine::redb::FILE_NAME),
+        EngineKind::Sled => Some(super::engine::sled::DIR_NAME),
+        EngineKind::Postgres(_) => None,
     }
 }
 
 /// Refuses to open a data dir with one engine when another engine's store is in it: it would
 /// start empty beside the secrets it does not see.
-pub fn check_dir(dir: &Path, kind: EngineKind) -> StoreResult<()> {
-    match EngineKind::ALL
+pub fn check_dir(dir: &Path, kind: &EngineKind) -> StoreResult<()> {
+    if engine_file(kind).is_none() {
+        return Ok(());
+    }
+    let holds = |other: &EngineKind| engine_file(other).is_some_and(|f| dir.join(f).exists());
+    match EngineKind::EMBEDDED
         .into_iter()
-        .find(|other| *other != kind && dir.join(engine_file(*other)).exists())
+        .find(|other| other != kind && holds(other))
     {
         Some(other) => Err(StoreError::Format(format!(
             "{} holds a {} store; start with --store {} (or use another --data-dir for a {} store)",

@@ -62,7 +62,7 @@ impl Store {
     /// Opens (or creates) the store.
     pub fn open(
         location: &Location,
-        kind: EngineKind,
+        kind: &EngineKind,
         master_key: Option<MasterKey>,
     ) -> StoreResult<Store> {
         let (engine, master): (Box<dyn Engine>, MasterKey) = match location {
@@ -172,6 +172,8 @@ impl Store {
         let guard = self.locks[(hasher.finish() as usize) % LOCK_STRIPES]
             .lock()
             .await;
+        // Other processes on a shared engine are held off too; the record is read after that.
+        let held = self.contents.engine.lock(&keys::record_key(key)).await?;
         let original = self.get(key)?.map(Arc::unwrap_or_clone);
         Ok(SecretTxn {
             contents: &self.contents,
@@ -179,6 +181,7 @@ impl Store {
             original,
             sealed: Vec::new(),
             taken: Vec::new(),
+            _held: held,
             _guard: guard,
         })
     }
@@ -207,8 +210,9 @@ impl Store {
     }
 }
 
-fn open_engine(kind: EngineKind, dir: Option<&std::path::Path>) -> StoreResult<Box<dyn Engine>> {
+fn open_engine(kind: &EngineKind, dir: Option<&std::path::Path>) -> StoreResult<Box<dyn Engine>> {
     Ok(match (kind, dir) {
+        (EngineKind::Postgres(url), _) => Box::new(engine::postgres::Postgres::open(url)?),
         (EngineKind::Redb, Some(dir)) => Box::new(engine::redb::Redb::open_dir(dir, CACHE_BYTES)?),
         (EngineKind::Redb, None) => Box::new(engine::redb::Redb::open_in_memory(CACHE_BYTES)?),
         (EngineKind::Sled, dir) => Box::new(engine::sled::Sled::open(dir)?),

@@ -4,12 +4,45 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::model::stages;
 
-/// The same store on each engine, in memory.
+/// The same store on each engine: the embedded ones in memory, and PostgreSQL in a database of
+/// its own when scripts/testdb's server is there (`SECRETSD_TEST_PG_PORT`).
 fn every_engine() -> Vec<(EngineKind, Store)> {
-    EngineKind::ALL
+    let mut kinds = EngineKind::EMBEDDED.to_vec();
+    kinds.extend(fresh_postgres().map(EngineKind::Postgres));
+    kinds
         .into_iter()
-        .map(|kind| (kind, Store::open(&Location::InMemory, kind, None).unwrap()))
+        .map(|kind| {
+            let store = Store::open(&Location::InMemory, &kind, None).unwrap();
+            (kind, store)
+        })
         .collect()
+}
+
+/// The URL of a new, empty database on scripts/testdb's PostgreSQL, if it runs.
+pub fn fresh_postgres() -> Option<String> {
+    let port = std::env::var("SECRETSD_TEST_PG_PORT").ok()?;
+    let password = std::env::var("SECRETSD_TEST_PG_PASSWORD").ok()?;
+    let name = format!("secretsd_{}", uuid::Uuid::new_v4().simple());
+    let server = format!("postgres://master:{password}@127.0.0.1:{port}");
+    let create = format!("CREATE DATABASE {name}");
+    let admin = format!("{server}/postgres?sslmode=disable");
+    // On a thread of its own: the caller may be a runtime's task.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .expect("scripts/testdb's PostgreSQL");
+            tokio::spawn(connection);
+            client.batch_execute(&create).await.unwrap();
+        })
+    })
+    .join()
+    .unwrap();
+    Some(format!("{server}/{name}?sslmode=disable"))
 }
 
 fn secret(name: &str, versions: &[&str]) -> Secret {

@@ -2,7 +2,7 @@
 //! (values, indexes, hints, the record, what is kept apart) and committed as one batch.
 
 use super::contents::Contents;
-use super::engine::Op;
+use super::engine::{Held, Op};
 use super::keys::{
     apart_entry, apart_key, apart_prefix, apart_times, deprecated_id_hash, hint_key, record_key,
     split_apart_entry, value_key, Hint, ListOrder,
@@ -50,6 +50,8 @@ pub struct SecretTxn<'a> {
     /// Deprecated versions taken from where they are kept apart into the working record: the
     /// commit writes them back apart, or removes them.
     pub(super) taken: Vec<Version>,
+    /// The engine's lock, for engines other processes share (dropped before `_guard`).
+    pub(super) _held: Option<Held>,
     pub(super) _guard: MutexGuard<'a, ()>,
 }
 

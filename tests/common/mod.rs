@@ -10,6 +10,7 @@
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::Client;
+use secretsd::store::EngineKind;
 use secretsd::{Config, Location, Server};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
@@ -93,12 +94,72 @@ pub fn store() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// An in-memory server's config on a free port, on the engine `store()` names.
+/// The engine of a test's server. `SECRETSD_TEST_STORE=postgres` gives each one a database of
+/// its own on scripts/testdb's PostgreSQL (the same one for the same data dir, so restarts find
+/// their secrets); otherwise `store()` names it.
+pub fn engine_for(dir: Option<&Path>) -> EngineKind {
+    if std::env::var("SECRETSD_TEST_STORE").as_deref() == Ok("postgres") {
+        return EngineKind::Postgres(postgres_database(dir));
+    }
+    store().map_or_else(Default::default, |name| {
+        name.parse().expect("SECRETSD_STORE names an engine")
+    })
+}
+
+/// A database on scripts/testdb's PostgreSQL: new, or the one of `dir`.
+pub fn postgres_database(dir: Option<&Path>) -> String {
+    let var =
+        |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} (scripts/testdb)"));
+    let (port, password) = (
+        var("SECRETSD_TEST_PG_PORT"),
+        var("SECRETSD_TEST_PG_PASSWORD"),
+    );
+    let name = match dir {
+        Some(dir) => {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+            format!("secretsd_dir_{}", &hex::encode(digest)[..24])
+        }
+        None => format!("secretsd_{}", uuid::Uuid::new_v4().simple()),
+    };
+    let server = format!("postgres://master:{password}@127.0.0.1:{port}");
+    let admin = format!("{server}/postgres?sslmode=disable");
+    let create = format!("CREATE DATABASE {name}");
+    // On a thread of its own: the caller is a runtime's task.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .expect("scripts/testdb's PostgreSQL");
+            tokio::spawn(connection);
+            if let Err(e) = client.batch_execute(&create).await {
+                let exists = e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE);
+                assert!(exists, "{e}");
+            }
+        })
+    })
+    .join()
+    .unwrap();
+    format!("{server}/{name}?sslmode=disable")
+}
+
+/// An in-memory server's config on a free port, on the engine `engine_for` names.
 pub fn config() -> Config {
     Config {
-        store: store().map_or_else(Default::default, |name| {
-            name.parse().expect("SECRETSD_STORE names an engine")
-        }),
+        store: engine_for(None),
+        ..Config::ephemeral()
+    }
+}
+
+/// A durable server's config on `dir`.
+pub fn config_on(dir: &Path) -> Config {
+    Config {
+        storage: Location::Dir(dir.to_path_buf()),
+        store: engine_for(Some(dir)),
         ..Config::ephemeral()
     }
 }
@@ -149,13 +210,10 @@ fn start_binary_with(bin: &str, extra: &[&str]) -> TestServer {
 
 /// A durable server on `dir` (always in-process: these tests are about the library's store).
 pub async fn start_on(dir: &Path) -> TestServer {
-    Server::start(Config {
-        storage: Location::Dir(dir.to_path_buf()),
-        ..config()
-    })
-    .await
-    .expect("server starts")
-    .into()
+    Server::start(config_on(dir))
+        .await
+        .expect("server starts")
+        .into()
 }
 
 /// A client with the built-in `test`/`test` credential in us-east-1.

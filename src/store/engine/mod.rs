@@ -1,9 +1,11 @@
 //! The narrow interface between the store and the engines that keep its bytes: an ordered map
 //! of byte keys to byte values, read through consistent snapshots and changed by atomic,
 //! durable batches of `Op`s. The store's layout (`super::keys`), sealing and per-secret
-//! transactions sit above it, so an engine knows nothing of secrets: redb (`redb`, the default)
-//! and sled (`sled`) implement it, the way Vault's physical backends sit behind one interface.
+//! transactions sit above it, so an engine knows nothing of secrets: redb (`redb`, the default),
+//! sled (`sled`) and PostgreSQL (`postgres`, shared by several secretsd nodes) implement it, the
+//! way Vault's physical backends sit behind one interface.
 
+pub mod postgres;
 pub mod redb;
 pub mod sled;
 
@@ -13,21 +15,26 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 /// Which engine keeps the bytes (`--store`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum EngineKind {
-    /// A copy-on-write B-tree with a write-ahead journal: the default.
+    /// A copy-on-write B-tree with a write-ahead journal, in the data dir: the default.
     #[default]
     Redb,
+    /// sled, in the data dir.
     Sled,
+    /// A PostgreSQL database, by its URL (`postgres://user:password@host:port/db`).
+    Postgres(String),
 }
 
 impl EngineKind {
-    pub const ALL: [EngineKind; 2] = [EngineKind::Redb, EngineKind::Sled];
+    /// The engines that keep their files in the data dir.
+    pub const EMBEDDED: [EngineKind; 2] = [EngineKind::Redb, EngineKind::Sled];
 
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             EngineKind::Redb => "redb",
             EngineKind::Sled => "sled",
+            EngineKind::Postgres(_) => "postgres",
         }
     }
 }
@@ -36,10 +43,15 @@ impl std::str::FromStr for EngineKind {
     type Err = String;
 
     fn from_str(text: &str) -> Result<EngineKind, String> {
-        EngineKind::ALL
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(EngineKind::Postgres(text.to_string()));
+        }
+        EngineKind::EMBEDDED
             .into_iter()
             .find(|kind| kind.name() == text)
-            .ok_or_else(|| format!("unknown store '{text}': expected redb or sled"))
+            .ok_or_else(|| {
+                format!("unknown store '{text}': expected redb, sled or a postgres:// URL")
+            })
     }
 }
 
@@ -74,13 +86,24 @@ pub trait Engine: Send + Sync {
 
     /// The server is ready: deferred start-up work may run now.
     fn serving(&self) {}
+
+    /// Holds `key` against changes by other processes sharing this engine, until the returned
+    /// guard is dropped. Changes within one process are already serialised by the store's own
+    /// locks, so an engine that only one process opens needs none (`None`).
+    fn lock<'a>(&'a self, _key: &'a [u8]) -> BoxFuture<'a, Result<Option<Held>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
 }
+
+/// A lock an engine holds for a change until it is dropped.
+pub type Held = Box<dyn Send + Sync>;
 
 /// A read view. Every read through one snapshot agrees with every other.
 pub trait Snapshot: Send + Sync {
-    /// Which commit this snapshot shows: snapshots of one generation hold the same data (the
-    /// store's record cache is keyed by it).
-    fn generation(&self) -> u64;
+    /// Which commit this snapshot shows: the store's record cache is keyed by it, so a new one
+    /// must begin after each commit and before its answer (see `super::cache`). `None`: the
+    /// engine cannot say (other processes change it), and nothing read through it is cached.
+    fn generation(&self) -> Option<u64>;
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 

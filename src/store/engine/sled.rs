@@ -220,8 +220,8 @@ struct SledSnapshot {
 }
 
 impl Snapshot for SledSnapshot {
-    fn generation(&self) -> u64 {
-        self.generation
+    fn generation(&self) -> Option<u64> {
+        Some(self.generation)
     }
 
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {

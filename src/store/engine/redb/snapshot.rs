@@ -105,8 +105,8 @@ impl Latest {
 }
 
 impl Snapshot for RedbSnapshot {
-    fn generation(&self) -> u64 {
-        self.generation
+    fn generation(&self) -> Option<u64> {
+        Some(self.generation)
     }
 
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {

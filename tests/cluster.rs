@@ -1,0 +1,234 @@
+//! Several secretsd nodes on one PostgreSQL database behave as one Secrets Manager: a write
+//! acknowledged by one node is what every node reads, changes to one secret from several nodes
+//! at once lose nothing, and a node with another master key refuses to start. Needs the private
+//! PostgreSQL of scripts/testdb (`SECRETSD_TEST_PG_PORT`, `SECRETSD_TEST_PG_PASSWORD`).
+
+mod common;
+
+use aws_sdk_secretsmanager::Client;
+use common::*;
+use secretsd::store::EngineKind;
+use secretsd::{Config, Server};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+const MASTER_KEY: [u8; 32] = [7; 32];
+
+/// A node on `database` with the cluster's master key.
+async fn node(database: &EngineKind) -> TestServer {
+    node_with_key(database, MASTER_KEY)
+        .await
+        .expect("node starts")
+}
+
+async fn node_with_key(
+    database: &EngineKind,
+    key: [u8; 32],
+) -> Result<TestServer, secretsd::server::StartError> {
+    let config = Config {
+        store: database.clone(),
+        master_key: Some(key),
+        ..Config::ephemeral()
+    };
+    Server::start(config).await.map(Into::into)
+}
+
+/// A new database for one cluster.
+fn database() -> EngineKind {
+    EngineKind::Postgres(postgres_database(None))
+}
+
+async fn value_of(sm: &Client, id: &str) -> String {
+    sm.get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .unwrap()
+        .secret_string()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn each_node_reads_what_another_acknowledged() {
+    let db = database();
+    let (a, b) = (node(&db).await, node(&db).await);
+    let (sa, sb) = (client(&a), client(&b));
+
+    let created = sa
+        .create_secret()
+        .name("shared/db")
+        .secret_string("one")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(value_of(&sb, "shared/db").await, "one");
+    let described = sb
+        .describe_secret()
+        .secret_id("shared/db")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.arn(), created.arn());
+
+    let put = sb
+        .put_secret_value()
+        .secret_id("shared/db")
+        .secret_string("two")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(value_of(&sa, "shared/db").await, "two");
+    let stages = sa
+        .describe_secret()
+        .secret_id("shared/db")
+        .send()
+        .await
+        .unwrap()
+        .version_ids_to_stages()
+        .cloned()
+        .unwrap();
+    assert_eq!(stages[put.version_id().unwrap()], ["AWSCURRENT"]);
+    assert_eq!(stages[created.version_id().unwrap()], ["AWSPREVIOUS"]);
+
+    sa.tag_resource()
+        .secret_id("shared/db")
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("team")
+                .value("payments")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let listed = sb
+        .list_secrets()
+        .send()
+        .await
+        .unwrap()
+        .secret_list()
+        .to_vec();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].tags()[0].value(), Some("payments"));
+
+    sb.delete_secret()
+        .secret_id("shared/db")
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_of(sa.get_secret_value().secret_id("shared/db").send().await);
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ResourceNotFoundException", NOT_FOUND)
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// Sixteen writers, each on one of two nodes, put versions with known tokens to four secrets
+/// at once: every acknowledged version must be there with its value, and each secret must hold
+/// one AWSCURRENT among them (a lost update would drop a version another node wrote).
+#[tokio::test]
+async fn writers_on_two_nodes_lose_no_acknowledged_version() {
+    const WRITERS: usize = 16;
+    const PUTS: usize = 20;
+    const SECRETS: usize = 4;
+    let db = database();
+    let nodes = [node(&db).await, node(&db).await];
+    let clients = [client(&nodes[0]), client(&nodes[1])];
+    for s in 0..SECRETS {
+        clients[0]
+            .create_secret()
+            .name(format!("hot/{s}"))
+            .secret_string("initial")
+            .send()
+            .await
+            .unwrap();
+    }
+    let acked: Arc<Mutex<BTreeMap<String, (usize, String)>>> = Default::default();
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let sm = clients[w % 2].clone();
+        let acked = acked.clone();
+        writers.push(tokio::spawn(async move {
+            for n in 0..PUTS {
+                let secret = (w + n) % SECRETS;
+                let token = format!("w{w:02}-n{n:03}-{}", "0".repeat(26));
+                let value = format!("from writer {w}, put {n}");
+                let put = sm
+                    .put_secret_value()
+                    .secret_id(format!("hot/{secret}"))
+                    .client_request_token(&token)
+                    .secret_string(&value)
+                    .send()
+                    .await;
+                if put.is_ok() {
+                    acked.lock().unwrap().insert(token, (secret, value));
+                }
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert_eq!(acked.len(), WRITERS * PUTS, "every put is acknowledged");
+    for s in 0..SECRETS {
+        let sm = &clients[s % 2];
+        let versions = sm
+            .list_secret_version_ids()
+            .secret_id(format!("hot/{s}"))
+            .include_deprecated(true)
+            .max_results(100)
+            .send()
+            .await
+            .unwrap();
+        let ids: BTreeSet<&str> = versions
+            .versions()
+            .iter()
+            .filter_map(|v| v.version_id())
+            .collect();
+        let mine: Vec<(&String, &String)> = acked
+            .iter()
+            .filter(|(_, (secret, _))| *secret == s)
+            .map(|(token, (_, value))| (token, value))
+            .collect();
+        for (token, value) in &mine {
+            assert!(ids.contains(token.as_str()), "hot/{s} lost {token}");
+            let read = sm
+                .get_secret_value()
+                .secret_id(format!("hot/{s}"))
+                .version_id(token.as_str())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(read.secret_string(), Some(value.as_str()));
+        }
+        let current: Vec<&str> = versions
+            .versions()
+            .iter()
+            .filter(|v| v.version_stages().contains(&"AWSCURRENT".to_string()))
+            .filter_map(|v| v.version_id())
+            .collect();
+        assert_eq!(current.len(), 1, "hot/{s}: {current:?}");
+        assert!(mine.iter().any(|(t, _)| t.as_str() == current[0]));
+    }
+    for n in nodes {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_node_with_another_master_key_refuses_to_start() {
+    let db = database();
+    let a = node(&db).await;
+    let err = node_with_key(&db, [8; 32])
+        .await
+        .err()
+        .expect("a node with another key must not start")
+        .to_string();
+    assert!(err.contains("master key does not match"), "{err}");
+    a.shutdown().await;
+}
