@@ -4,7 +4,8 @@
 //!   loadgen --url http://127.0.0.1:4584 --op create|policy|get|put|list|list-filtered|list-sparse|batch --secrets N --connections 16 --seconds 10 [--access-key K --secret-key S]
 //! `create` makes secrets `bench-0` … `bench-(N-1)` and exits; `get` reads `bench-0`; `put`
 //! writes to a random one of them (AWS keeps at most 100 versions of a secret a day, so durable
-//! writes are spread over many secrets, as a real workload is).
+//! writes are spread over many secrets, as a real workload is). `--url` may list several
+//! servers, comma-separated (nodes of one cluster): connections are spread over them in turn.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -187,7 +188,10 @@ async fn connect(authority: &str) -> hyper::client::conn::http1::SendRequest<Ful
 
 /// Requests a worker sends: until the deadline, or (for `create`) its share of the secrets.
 async fn worker(args: std::sync::Arc<Args>, deadline: Instant, index: usize) -> (Vec<u32>, u64) {
-    let authority = args.url.trim_start_matches("http://").to_string();
+    let urls: Vec<&str> = args.url.split(',').collect();
+    let authority = urls[index % urls.len()]
+        .trim_start_matches("http://")
+        .to_string();
     let mut sender = connect(&authority).await;
     let mut latencies = Vec::with_capacity(100_000);
     let mut errors = 0;
