@@ -71,7 +71,9 @@ class SecretsdProcess:
                 scheme = "https" if tls else "http"
                 self.url = f"{scheme}://{self.listen_host}:{port}"
                 self.trust_file = None
-                store = (self.env or os.environ).get("SECRETSD_STORE") or "redb"
+                given = self.extra_args[self.extra_args.index("--store") + 1] if "--store" in self.extra_args else None
+                store = given or (self.env or os.environ).get("SECRETSD_STORE") or "redb"
+                store = "postgres" if store.startswith(("postgres://", "postgresql://")) else store
                 expected = f"secretsd listening on {self.url} (data: {self.data_dir}; store: {store}"
                 assert line.strip().startswith(expected), line
                 if tls:
