@@ -7,6 +7,8 @@ Needs scripts/testdb's PostgreSQL (SECRETSD_TEST_PG_PORT, SECRETSD_TEST_PG_PASSW
 import base64
 import os
 import random
+import shlex
+import subprocess
 import threading
 import time
 import uuid
@@ -94,3 +96,57 @@ def test_kill_9_of_one_node_loses_no_acknowledged_write(tmp_path):
         check_invariants(readers[i % 2], name)
     for n in nodes:
         n.stop()
+
+
+def test_the_database_restarted_under_load_loses_nothing_acknowledged(tmp_path):
+    """PostgreSQL restarts (fast shutdown: every connection cut) while eight writers put values:
+    calls fail as InternalServiceError while it is down, succeed again once it is back, and every
+    acknowledged write is there afterwards."""
+    url = fresh_database()
+    node = SecretsdProcess(tmp_path / "node", ["--store", url],
+                           env={k: v for k, v in os.environ.items() if k != "SECRETSD_STORE"}).start()
+    sm = client(node.url)
+    names = [f"restart/s{i:02d}" for i in range(80)]
+    for name in names:
+        sm.create_secret(Name=name, SecretString="initial")
+    acknowledged, failed = {}, []
+    after_restart = threading.Event()
+    acked_after = [0]
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(w):
+        c, rng = client(node.url), random.Random(w)
+        while not stop.is_set():
+            name = rng.choice(names)
+            token, value = str(uuid.uuid4()), f"{w}-{uuid.uuid4().hex}"
+            try:
+                c.put_secret_value(SecretId=name, ClientRequestToken=token, SecretString=value)
+                with lock:
+                    acknowledged[token] = (name, value)
+                    if after_restart.is_set():
+                        acked_after[0] += 1
+            except ClientError as e:
+                with lock:
+                    failed.append(e.response["Error"]["Code"])
+                time.sleep(0.02)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    subprocess.run(shlex.split(os.environ["SECRETSD_TEST_PG_CTL"]) + ["restart", "-m", "fast", "-w", "-t", "30"],
+                   check=True, stdout=subprocess.DEVNULL)
+    after_restart.set()
+    time.sleep(2)
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert failed, "no call failed: the restart did not meet the load"
+    assert set(failed) == {"InternalServiceError"}, set(failed)
+    assert acked_after[0] > 0, "no write succeeded after the restart"
+    for token, (name, value) in acknowledged.items():
+        assert sm.get_secret_value(SecretId=name, VersionId=token)["SecretString"] == value
+    for name in names:
+        check_invariants(sm, name)
+    node.stop()
