@@ -309,3 +309,41 @@ async fn a_lost_database_is_an_error_then_service_resumes() {
     assert_eq!(value_of(&sm, "kept").await, "after the cut");
     a.shutdown().await;
 }
+
+/// With a long cache window, a node serves what it read from its cache: a change another node
+/// acknowledges must still be what it reads next (the writer waits out the window before its
+/// answer), and the writer's own node reads its change at once.
+#[tokio::test]
+async fn a_cached_read_never_hides_an_acknowledged_change() {
+    let EngineKind::Postgres(url) = database() else {
+        unreachable!()
+    };
+    let db = EngineKind::Postgres(format!("{url}&cache_window_ms=1000"));
+    let (a, b) = (node(&db).await, node(&db).await);
+    let (sa, sb) = (client(&a), client(&b));
+    sa.create_secret()
+        .name("cached")
+        .secret_string("one")
+        .send()
+        .await
+        .unwrap();
+    for (n, (reader, writer)) in [(&sa, &sb), (&sb, &sa), (&sa, &sa)].into_iter().enumerate() {
+        let before = value_of(reader, "cached").await; // now in the reader's cache
+        let next = format!("{before}+{n}");
+        let started = std::time::Instant::now();
+        writer
+            .put_secret_value()
+            .secret_id("cached")
+            .secret_string(&next)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(1),
+            "the commit waits"
+        );
+        assert_eq!(value_of(reader, "cached").await, next, "round {n}");
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+}

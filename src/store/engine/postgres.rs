@@ -8,8 +8,13 @@
 //! - A change to a secret holds a session advisory lock on its key from before the record is
 //!   read until after the commit (`Engine::lock`), so changes to one secret are serialised
 //!   across nodes and none is lost; a node that dies lets go of its locks with its connections.
-//! - Nothing is cached (`Snapshot::generation` is `None`): every read is a query, so a read on
-//!   any node sees every change another node has acknowledged.
+//! - Reads are cached on each node for a short window (`cache_window_ms` in the URL, 2 ms by
+//!   default; 0 turns the cache off), and every change waits that window after its commit
+//!   before it is acknowledged. An entry is served only within the window from the moment its
+//!   query was sent, so an entry a node serves after a change was acknowledged anywhere was
+//!   fetched after that change committed: a read on any node sees every acknowledged change,
+//!   with no query on a hit. Values are cached as they are stored, sealed. The store's decoded
+//!   record cache is not used (`Snapshot::generation` is `None`).
 //! - The schema is created at start under a transaction-scoped advisory lock, so nodes starting
 //!   at once do not race; `secretsd_schema` records its version.
 //! - Every statement is bounded (`statement_timeout`, `lock_timeout`): a lost database gives
@@ -30,7 +35,7 @@ use std::future::Future;
 use std::ops::Bound;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio_postgres::types::ToSql;
 
@@ -42,6 +47,10 @@ const SCHEMA_LOCK: i64 = 0x7365_6372_6574_7364; // "secretsd"
 const POOL_SIZE: usize = 48;
 /// How long one call may wait for the database before it fails.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a node may serve a read from its cache, and how long a change waits after its commit.
+const DEFAULT_CACHE_WINDOW: Duration = Duration::from_millis(2);
+/// Entries a node caches at most; past it, the expired ones go (or all, if none has).
+const CACHE_ENTRIES: usize = 16_384;
 /// Rows one range query returns; a scan asks for the next chunk when it needs it.
 const RANGE_CHUNK: i64 = 256;
 /// Set on every session: no statement, and no wait for a lock, outlasts `CALL_TIMEOUT`.
@@ -61,6 +70,73 @@ pub struct Postgres {
     runtime: Option<tokio::runtime::Runtime>,
     handle: Handle,
     pool: Pool,
+    cache: Arc<ReadCache>,
+}
+
+/// Recent reads of this node, each served only within the window from its query's start.
+struct ReadCache {
+    window: Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Cached>>,
+}
+
+struct Cached {
+    /// When the query that read it was sent: it shows every change committed before then.
+    asked: Instant,
+    value: Option<Vec<u8>>,
+}
+
+impl ReadCache {
+    fn entries(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Vec<u8>, Cached>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        if self.window.is_zero() {
+            return None;
+        }
+        let entries = self.entries();
+        let cached = entries.get(key)?;
+        (cached.asked.elapsed() < self.window).then(|| cached.value.clone())
+    }
+
+    fn insert(&self, key: Vec<u8>, asked: Instant, value: Option<Vec<u8>>) {
+        if self.window.is_zero() {
+            return;
+        }
+        let mut entries = self.entries();
+        if entries.len() >= CACHE_ENTRIES {
+            let window = self.window;
+            entries.retain(|_, c| c.asked.elapsed() < window);
+            if entries.len() >= CACHE_ENTRIES {
+                entries.clear();
+            }
+        }
+        match entries.get(&key) {
+            Some(newer) if newer.asked > asked => {}
+            _ => {
+                entries.insert(key, Cached { asked, value });
+            }
+        }
+    }
+
+    /// After this node's own commit: what it changed is read again.
+    fn forget(&self, ops: &[Op]) {
+        if self.window.is_zero() {
+            return;
+        }
+        let mut entries = self.entries();
+        for op in ops {
+            match op {
+                Op::Put(k, _) | Op::Remove(k) => {
+                    entries.remove(k);
+                }
+                Op::RemovePrefix(prefix) => entries.retain(|k, _| !k.starts_with(prefix)),
+                Op::Clear => entries.clear(),
+            }
+        }
+    }
 }
 
 impl Drop for Postgres {
@@ -121,6 +197,8 @@ fn block<T: Send + 'static>(
 struct Target {
     config: tokio_postgres::Config,
     root_cert: Option<String>,
+    /// `cache_window_ms`: secretsd's own setting, not the database's.
+    cache_window: Duration,
 }
 
 impl Target {
@@ -128,10 +206,18 @@ impl Target {
         let bad = |why: String| StoreError::Format(format!("bad PostgreSQL URL: {why}"));
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut root_cert = None;
+        let mut cache_window = DEFAULT_CACHE_WINDOW;
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("sslrootcert", path)) => root_cert = Some(path.to_string()),
+                Some(("cache_window_ms", ms)) => {
+                    let ms: u64 =
+                        ms.parse().ok().filter(|ms| *ms <= 10_000).ok_or_else(|| {
+                            bad(format!("cache_window_ms={ms}: expected 0 to 10000"))
+                        })?;
+                    cache_window = Duration::from_millis(ms);
+                }
                 _ => kept.push(pair),
             }
         }
@@ -143,7 +229,11 @@ impl Target {
         config.options(SESSION_OPTIONS);
         config.application_name("secretsd");
         config.connect_timeout(Duration::from_secs(5));
-        Ok(Target { config, root_cert })
+        Ok(Target {
+            config,
+            root_cert,
+            cache_window,
+        })
     }
 
     /// The TLS client: the system's roots and `sslrootcert`; it verifies the server's name.
@@ -204,6 +294,10 @@ impl Postgres {
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
             pool,
+            cache: Arc::new(ReadCache {
+                window: target.cache_window,
+                entries: Default::default(),
+            }),
         };
         let pool = engine.pool.clone();
         block(&engine.handle, create_schema(pool)).map_err(|e| match e {
@@ -264,8 +358,20 @@ async fn create_schema(pool: Pool) -> StoreResult<()> {
     txn.commit().await.map_err(db_error)
 }
 
+/// Commits `ops`, then waits out the cache window before the change is acknowledged: by then no
+/// node serves an entry read before the commit (see the module docs).
+async fn commit_and_wait(pool: Pool, cache: Arc<ReadCache>, ops: Vec<Op>) -> StoreResult<()> {
+    let committed = apply_ops(pool, &ops).await;
+    // Whatever the outcome: a commit whose answer was lost may still have happened.
+    cache.forget(&ops);
+    let committed_at = Instant::now();
+    committed?;
+    tokio::time::sleep_until((committed_at + cache.window).into()).await;
+    Ok(())
+}
+
 /// Applies `ops` in order as one transaction; its statements are pipelined.
-async fn apply_ops(pool: Pool, ops: Vec<Op>) -> StoreResult<()> {
+async fn apply_ops(pool: Pool, ops: &[Op]) -> StoreResult<()> {
     let mut client = pool.get().await.map_err(pool_error)?;
     let txn = client.transaction().await.map_err(db_error)?;
     let ends: Vec<Option<Vec<u8>>> = ops
@@ -339,15 +445,22 @@ impl Engine for Postgres {
         Ok(Arc::new(PgSnapshot {
             pool: self.pool.clone(),
             handle: self.handle.clone(),
+            cache: self.cache.clone(),
         }))
     }
 
     fn apply(&self, ops: Vec<Op>) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(spawn(&self.handle, apply_ops(self.pool.clone(), ops)))
+        Box::pin(spawn(
+            &self.handle,
+            commit_and_wait(self.pool.clone(), self.cache.clone(), ops),
+        ))
     }
 
     fn apply_now(&self, ops: Vec<Op>) -> StoreResult<()> {
-        block(&self.handle, apply_ops(self.pool.clone(), ops))
+        block(
+            &self.handle,
+            commit_and_wait(self.pool.clone(), self.cache.clone(), ops),
+        )
     }
 
     fn lock<'a>(&'a self, key: &'a [u8]) -> BoxFuture<'a, StoreResult<Option<Held>>> {
@@ -373,10 +486,12 @@ impl Engine for Postgres {
     }
 }
 
-/// Reads go to the database as it is when each query runs.
+/// Reads go to the database as it is when each query runs, or to the node's cache within its
+/// window.
 struct PgSnapshot {
     pool: Pool,
     handle: Handle,
+    cache: Arc<ReadCache>,
 }
 
 impl Snapshot for PgSnapshot {
@@ -385,14 +500,23 @@ impl Snapshot for PgSnapshot {
     }
 
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        if let Some(value) = self.cache.get(key) {
+            return Ok(value);
+        }
         let pool = self.pool.clone();
-        let key = key.to_vec();
-        block(&self.handle, async move {
+        let asked_for = key.to_vec();
+        let asked = Instant::now();
+        let value = block(&self.handle, async move {
             let client = pool.get().await.map_err(pool_error)?;
             let get = client.prepare_cached(GET).await.map_err(db_error)?;
-            let row = client.query_opt(&get, &[&key]).await.map_err(db_error)?;
+            let row = client
+                .query_opt(&get, &[&asked_for])
+                .await
+                .map_err(db_error)?;
             Ok(row.map(|row| row.get::<_, Vec<u8>>(0)))
-        })
+        })?;
+        self.cache.insert(key.to_vec(), asked, value.clone());
+        Ok(value)
     }
 
     fn range_with(
