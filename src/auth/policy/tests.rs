@@ -1,16 +1,17 @@
 //! Decisions of whole policies, through `evaluate` as strict mode asks for them.
 
+use super::denial::denial_message;
 use super::matching::expand;
 use super::*;
 use crate::model::policy::{self, ActionMatch, Kind, Pattern, PolicyDocument, Statement};
 use serde_json::{json, Value};
 
-pub(super) const ME: &str = "arn:aws:iam::111111111111:user/app";
-pub(super) const SECRET: &str =
+const ME: &str = "arn:aws:iam::111111111111:user/app";
+const SECRET: &str =
     "arn:aws:secretsmanager:us-east-1:111111111111:secret:Applications/MyApp/MySQL-RDS-Database-a1b2c3";
 
-/// A request by `ME` in its own account (the denial texts' tests use it too).
-pub(super) fn request<'a>(action: &'a str, resource: &'a str, context: &'a Context) -> Request<'a> {
+/// A request by `ME` in its own account.
+fn request<'a>(action: &'a str, resource: &'a str, context: &'a Context) -> Request<'a> {
     Request {
         action,
         resource,
@@ -617,4 +618,28 @@ fn public_access_is_an_allow_for_a_stranger() {
     assert!(!check(statement(
         json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:ListSecrets", "Resource": "*"})
     )));
+}
+
+/// The denial texts (`denial.rs`), AWS's word for word.
+#[test]
+fn denial_messages_are_awss() {
+    let c = Context::default();
+    let r = request("secretsmanager:GetSecretValue", SECRET, &c);
+    let head = format!("User: {ME} is not authorized to perform: secretsmanager:GetSecretValue on resource: {SECRET}");
+    assert_eq!(
+        denial_message(&r, &Decision::ImplicitDeny(Missing::IdentityAllow)),
+        format!("{head} because no identity-based policy allows the secretsmanager:GetSecretValue action")
+    );
+    assert_eq!(
+        denial_message(&r, &Decision::ImplicitDeny(Missing::ResourceAllow)),
+        format!("{head} because no resource-based policy allows the secretsmanager:GetSecretValue action")
+    );
+    assert_eq!(
+        denial_message(&r, &Decision::ExplicitDeny(Source::Identity)),
+        format!("{head} with an explicit deny in an identity-based policy")
+    );
+    assert_eq!(
+        denial_message(&r, &Decision::ExplicitDeny(Source::Resource)),
+        format!("{head} with an explicit deny in a resource-based policy")
+    );
 }
