@@ -233,28 +233,6 @@ async fn a_node_with_another_master_key_refuses_to_start() {
     a.shutdown().await;
 }
 
-/// Runs `sql` as the superuser on scripts/testdb's PostgreSQL, from a thread of its own.
-fn admin_sql(sql: String) {
-    let port = std::env::var("SECRETSD_TEST_PG_PORT").expect("scripts/testdb");
-    let password = std::env::var("SECRETSD_TEST_PG_PASSWORD").expect("scripts/testdb");
-    let url = format!("postgres://master:{password}@127.0.0.1:{port}/postgres?sslmode=disable");
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            client.batch_execute(&sql).await.unwrap();
-        })
-    })
-    .join()
-    .unwrap();
-}
-
 /// The database turns the node away (its connections cut, new ones refused): calls fail as
 /// AWS's InternalServiceError within the engine's bound, never a hang; once the database takes
 /// connections again the node serves again, and nothing acknowledged is lost.
@@ -283,7 +261,8 @@ async fn a_lost_database_is_an_error_then_service_resumes() {
     admin_sql(format!(
         "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false;
          SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
-    ));
+    ))
+    .unwrap();
     for _ in 0..3 {
         let started = std::time::Instant::now();
         let (code, _) = error_of(sm.get_secret_value().secret_id("kept").send().await);
@@ -298,7 +277,7 @@ async fn a_lost_database_is_an_error_then_service_resumes() {
             .await,
     );
     assert_eq!(code, "InternalServiceError");
-    admin_sql(format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"));
+    admin_sql(format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")).unwrap();
     assert_eq!(value_of(&sm, "kept").await, "before the cut");
     sm.put_secret_value()
         .secret_id("kept")

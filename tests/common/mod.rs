@@ -106,6 +106,33 @@ pub fn engine_for(dir: Option<&Path>) -> EngineKind {
     })
 }
 
+/// Runs `sql` as the superuser of scripts/testdb's PostgreSQL, on a thread of its own (the
+/// caller is a runtime's task).
+pub fn admin_sql(sql: String) -> Result<(), tokio_postgres::Error> {
+    let var =
+        |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} (scripts/testdb)"));
+    let url = format!(
+        "postgres://master:{}@127.0.0.1:{}/postgres?sslmode=disable",
+        var("SECRETSD_TEST_PG_PASSWORD"),
+        var("SECRETSD_TEST_PG_PORT")
+    );
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("scripts/testdb's PostgreSQL");
+            tokio::spawn(connection);
+            client.batch_execute(&sql).await
+        })
+    })
+    .join()
+    .unwrap()
+}
+
 /// A database on scripts/testdb's PostgreSQL: new, or the one of `dir`.
 pub fn postgres_database(dir: Option<&Path>) -> String {
     let var =
@@ -123,27 +150,10 @@ pub fn postgres_database(dir: Option<&Path>) -> String {
         None => format!("secretsd_{}", uuid::Uuid::new_v4().simple()),
     };
     let server = format!("postgres://master:{password}@127.0.0.1:{port}");
-    let admin = format!("{server}/postgres?sslmode=disable");
-    let create = format!("CREATE DATABASE {name}");
-    // On a thread of its own: the caller is a runtime's task.
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-                .await
-                .expect("scripts/testdb's PostgreSQL");
-            tokio::spawn(connection);
-            if let Err(e) = client.batch_execute(&create).await {
-                let exists = e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE);
-                assert!(exists, "{e}");
-            }
-        })
-    })
-    .join()
-    .unwrap();
+    if let Err(e) = admin_sql(format!("CREATE DATABASE {name}")) {
+        let exists = e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE);
+        assert!(exists, "{e}");
+    }
     format!("{server}/{name}?sslmode=disable")
 }
 
