@@ -326,3 +326,36 @@ async fn a_cached_read_never_hides_an_acknowledged_change() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// TLS to the database: `sslmode=require` verifies the server against `sslrootcert` (the private
+/// CA of scripts/testdb), and without that CA the node refuses to start rather than trust it.
+#[tokio::test]
+async fn tls_to_the_database_is_verified() {
+    let EngineKind::Postgres(url) = database() else {
+        unreachable!()
+    };
+    let ca = std::env::var("SECRETSD_TEST_CA_FILE").expect("scripts/testdb");
+    let plain = url.replace("sslmode=disable", "sslmode=require");
+    let db = EngineKind::Postgres(format!("{plain}&sslrootcert={ca}"));
+    let a = node(&db).await;
+    let sm = client(&a);
+    sm.create_secret()
+        .name("over-tls")
+        .secret_string("v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(value_of(&sm, "over-tls").await, "v");
+    a.shutdown().await;
+
+    let err = node_with_key(&EngineKind::Postgres(plain), MASTER_KEY)
+        .await
+        .err()
+        .expect("a server certificate from an unknown CA must be refused")
+        .to_string();
+    assert!(
+        err.starts_with("the database is unavailable") && err.contains("invalid peer certificate"),
+        "{err}"
+    );
+    assert!(!err.contains(&std::env::var("SECRETSD_TEST_PG_PASSWORD").unwrap()));
+}

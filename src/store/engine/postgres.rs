@@ -151,7 +151,11 @@ impl Drop for Postgres {
 fn db_error(e: tokio_postgres::Error) -> StoreError {
     match e.as_db_error() {
         Some(db) => StoreError::Engine(format!("database: {}", db.message())),
-        None => StoreError::Unavailable(e.to_string()),
+        // The cause says why (a refused connection, a certificate from an unknown CA, …).
+        None => match std::error::Error::source(&e) {
+            Some(cause) => StoreError::Unavailable(format!("{e}: {cause}")),
+            None => StoreError::Unavailable(e.to_string()),
+        },
     }
 }
 
