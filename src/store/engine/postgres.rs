@@ -366,12 +366,11 @@ async fn create_schema(pool: Pool) -> StoreResult<()> {
 /// node serves an entry read before the commit (see the module docs).
 async fn commit_and_wait(pool: Pool, cache: Arc<ReadCache>, ops: Vec<Op>) -> StoreResult<()> {
     let committed = apply_ops(pool, &ops).await;
-    // Whatever the outcome: a commit whose answer was lost may still have happened.
+    // Whatever the outcome: a commit whose answer was lost may still have happened, and the
+    // secret's lock, released after this, must not let another node read around it.
     cache.forget(&ops);
-    let committed_at = Instant::now();
-    committed?;
-    tokio::time::sleep_until((committed_at + cache.window).into()).await;
-    Ok(())
+    tokio::time::sleep(cache.window).await;
+    committed
 }
 
 /// Applies `ops` in order as one transaction; its statements are pipelined.
