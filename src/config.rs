@@ -544,6 +544,21 @@ policies = ['{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","
     }
 
     #[test]
+    fn the_store_comes_from_the_flag_or_the_file_and_a_bad_one_is_refused() {
+        use crate::store::EngineKind;
+        assert_eq!(with_file("").unwrap().store, EngineKind::Redb);
+        assert_eq!(
+            with_file("store = \"sled\"\n").unwrap().store,
+            EngineKind::Sled
+        );
+        let err = with_file("store = \"etcd\"\n").unwrap_err();
+        assert_eq!(
+            err,
+            "unknown store 'etcd': expected redb, sled or a postgres:// URL"
+        );
+    }
+
+    #[test]
     fn empty_config_file_gives_defaults() {
         let config = with_file("").unwrap();
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);

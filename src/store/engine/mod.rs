@@ -15,7 +15,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 /// Which engine keeps the bytes (`--store`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub enum EngineKind {
     /// A copy-on-write B-tree with a write-ahead journal, in the data dir: the default.
     #[default]
@@ -35,6 +35,27 @@ impl EngineKind {
             EngineKind::Redb => "redb",
             EngineKind::Sled => "sled",
             EngineKind::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A PostgreSQL URL is shown without its password, wherever a config is printed.
+impl std::fmt::Debug for EngineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineKind::Postgres(url) => {
+                let shown = match url.split_once("://").and_then(|(scheme, rest)| {
+                    let (login, host) = rest.split_once('@')?;
+                    let user = login.split(':').next().unwrap_or("");
+                    Some(format!("{scheme}://{user}:***@{host}"))
+                }) {
+                    Some(redacted) => redacted,
+                    None => url.clone(),
+                };
+                f.debug_tuple("Postgres").field(&shown).finish()
+            }
+            EngineKind::Redb => f.write_str("Redb"),
+            EngineKind::Sled => f.write_str("Sled"),
         }
     }
 }
@@ -142,6 +163,23 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engines_parse_and_a_url_never_shows_its_password() {
+        assert_eq!("redb".parse::<EngineKind>(), Ok(EngineKind::Redb));
+        assert_eq!("sled".parse::<EngineKind>(), Ok(EngineKind::Sled));
+        let url = "postgres://app:s3cr3t-pw@db.internal:5432/secretsd?sslmode=require";
+        let kind: EngineKind = url.parse().unwrap();
+        assert_eq!(kind, EngineKind::Postgres(url.into()));
+        assert_eq!(
+            format!("{kind:?}"),
+            r#"Postgres("postgres://app:***@db.internal:5432/secretsd?sslmode=require")"#
+        );
+        assert_eq!(
+            "mongodb".parse::<EngineKind>(),
+            Err("unknown store 'mongodb': expected redb, sled or a postgres:// URL".into())
+        );
+    }
 
     #[test]
     fn prefix_end_is_the_next_key_after_the_prefix() {
