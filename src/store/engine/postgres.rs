@@ -166,32 +166,35 @@ fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
+/// `call`, bounded by `CALL_TIMEOUT`.
+async fn bounded<T>(call: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the database did not answer in time".into(),
+            ))
+        })
+}
+
 /// Runs `call` on the engine's runtime, bounded by `CALL_TIMEOUT`.
 fn spawn<T: Send + 'static>(
     handle: &Handle,
     call: impl Future<Output = StoreResult<T>> + Send + 'static,
 ) -> impl Future<Output = StoreResult<T>> + Send + 'static {
-    let task = handle.spawn(async move {
-        tokio::time::timeout(CALL_TIMEOUT, call)
-            .await
-            .unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(
-                    "the database did not answer in time".into(),
-                ))
-            })
-    });
+    let task = handle.spawn(bounded(call));
     async move { task.await.map_err(|_| StoreError::Closed)? }
 }
 
-/// Runs `call` on the engine's runtime and waits for it on this thread.
+/// Runs `call` on the engine's runtime, bounded likewise, and waits for it on this thread: one
+/// task, whose answer comes back through a channel.
 fn block<T: Send + 'static>(
     handle: &Handle,
     call: impl Future<Output = StoreResult<T>> + Send + 'static,
 ) -> StoreResult<T> {
     let (answer, wait) = std::sync::mpsc::sync_channel(1);
-    let call = spawn(handle, call);
     handle.spawn(async move {
-        let _ = answer.send(call.await);
+        let _ = answer.send(bounded(call).await);
     });
     wait.recv().map_err(|_| StoreError::Closed)?
 }
