@@ -11,6 +11,7 @@
 
 use crate::api;
 use crate::app::Ctx;
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::protocol;
 use bytes::Bytes;
@@ -170,15 +171,18 @@ async fn set_clock(ctx: &Ctx, body: &[u8]) -> Result<serde_json::Value, ApiError
             "expected {{\"advance_seconds\": N}} or {{\"epoch_seconds\": T}}: {e}"
         ))
     })?;
-    match (change.advance_seconds, change.epoch_seconds) {
-        (Some(s), None) if s.is_finite() => ctx.clock.advance_millis((s * 1000.0) as i64),
-        (None, Some(t)) if t.is_finite() => ctx.clock.set_millis((t * 1000.0) as i64),
+    let offset = match (change.advance_seconds, change.epoch_seconds) {
+        (Some(s), None) if s.is_finite() => ctx.clock.offset_millis() + (s * 1000.0) as i64,
+        (None, Some(t)) if t.is_finite() => Clock::offset_for((t * 1000.0) as i64),
         _ => {
             return Err(ApiError::serialization(
                 "give exactly one of advance_seconds or epoch_seconds",
             ))
         }
-    }
+    };
+    ctx.clock
+        .set_offset_millis(offset)
+        .map_err(|e| ApiError::internal(format!("cannot set the clock: {e}")))?;
     // Moving time may end recovery windows and open rotation windows: act now, not at the
     // next sweep.
     api::purge_due_deletions(ctx).await?;

@@ -5,16 +5,44 @@ use chrono::{DateTime, TimeZone, Utc};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+/// Where the nodes of a cluster keep one offset, so that all of them tell the same time.
+pub trait SharedOffset: Send + Sync {
+    /// The offset now; `None` if it cannot be read (the last one read is used meanwhile).
+    fn read(&self) -> Option<i64>;
+
+    /// Sets it for every node; returns once all of them use it.
+    fn write(&self, ms: i64) -> Result<(), String>;
+}
+
 /// System time plus an adjustable offset (milliseconds). Cloning shares the offset.
-#[derive(Clone, Default, Debug)]
+#[derive(Clone, Default)]
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
+    /// On a store several nodes share: the offset they all use (set through the store).
+    shared: Option<Arc<dyn SharedOffset>>,
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clock")
+            .field("offset_ms", &self.offset_ms.load(Ordering::Relaxed))
+            .field("shared", &self.shared.is_some())
+            .finish()
+    }
 }
 
 impl Clock {
+    /// A clock whose offset is the one `shared` holds for every node.
+    pub fn shared(shared: Arc<dyn SharedOffset>) -> Clock {
+        Clock {
+            offset_ms: Arc::default(),
+            shared: Some(shared),
+        }
+    }
+
     /// Milliseconds since the Unix epoch, offset applied.
     pub fn now_millis(&self) -> i64 {
-        Utc::now().timestamp_millis() + self.offset_ms.load(Ordering::Relaxed)
+        Utc::now().timestamp_millis() + self.offset_millis()
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -24,22 +52,39 @@ impl Clock {
     }
 
     /// Moves time forward (or back, with a negative value) by `ms`.
-    pub fn advance_millis(&self, ms: i64) {
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+    pub fn advance_millis(&self, ms: i64) -> Result<(), String> {
+        self.set_offset_millis(self.offset_millis() + ms)
     }
 
     /// Makes `now()` return `at` (and run on from there).
-    pub fn set_millis(&self, at: i64) {
-        let offset = at - Utc::now().timestamp_millis();
-        self.offset_ms.store(offset, Ordering::Relaxed);
+    pub fn set_millis(&self, at: i64) -> Result<(), String> {
+        self.set_offset_millis(Self::offset_for(at))
     }
 
-    /// Back to system time.
+    /// The offset that makes `now()` return `at`.
+    pub fn offset_for(at: i64) -> i64 {
+        at - Utc::now().timestamp_millis()
+    }
+
+    /// Back to system time, on this node (a store's reset clears a shared offset).
     pub fn reset(&self) {
         self.offset_ms.store(0, Ordering::Relaxed);
     }
 
+    /// Sets the offset (a shared clock's for every node: this waits for its store).
+    pub fn set_offset_millis(&self, ms: i64) -> Result<(), String> {
+        if let Some(shared) = &self.shared {
+            shared.write(ms)?;
+        }
+        self.offset_ms.store(ms, Ordering::Relaxed);
+        Ok(())
+    }
+
     pub fn offset_millis(&self) -> i64 {
+        if let Some(ms) = self.shared.as_ref().and_then(|shared| shared.read()) {
+            self.offset_ms.store(ms, Ordering::Relaxed);
+            return ms;
+        }
         self.offset_ms.load(Ordering::Relaxed)
     }
 }
@@ -58,7 +103,7 @@ mod tests {
     fn advancing_moves_now_forward() {
         let clock = Clock::default();
         let before = clock.now_millis();
-        clock.advance_millis(86_400_000 * 31);
+        clock.advance_millis(86_400_000 * 31).unwrap();
         assert!(clock.now_millis() - before >= 86_400_000 * 31);
     }
 

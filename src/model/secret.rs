@@ -123,6 +123,19 @@ pub struct RotationJob {
     #[serde(default)]
     pub last_error: Option<String>,
     pub started_ms: i64,
+    /// On a store several nodes share: the node running the job, and until when. Another node
+    /// takes the job over once the lease has lapsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+}
+
+/// A node's claim on a rotation job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The node's id, new at each start of a process.
+    pub node: String,
+    /// Wall-clock time (not the test clock): a lease is about the node being alive.
+    pub until_ms: i64,
 }
 
 /// What happened to a rotation, named as CloudTrail names it.

@@ -1,5 +1,12 @@
 //! The worker: runs kicked jobs and due rotations in the background, one job per secret, each
 //! step through the executor its function selects, and records how each attempt ended.
+//!
+//! On a store several nodes share, every node's worker sees every due rotation: a scheduled
+//! rotation is started once (under the secret's lock, by whichever node comes first), and a
+//! job runs only on the node that holds its lease, renewed before each step for the step's
+//! timeout and a grace. The scheduler looks at the job again when the lease would lapse, so a
+//! job whose node died is taken over by another node, with the same token, from its first
+//! step (the steps are idempotent, as AWS's rotation functions must be).
 
 use super::builtin;
 use super::client::SecretsClient;
@@ -12,7 +19,7 @@ use super::webhook;
 use crate::app::{commit, Ctx};
 use crate::error::ApiResult;
 use crate::model::arn::SecretKey;
-use crate::model::secret::{Secret, AWSCURRENT, AWSPENDING};
+use crate::model::secret::{Lease, Secret, AWSCURRENT, AWSPENDING};
 use crate::store::Hint;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -25,6 +32,9 @@ const MAX_ATTEMPTS: u32 = 3;
 const BACKOFF_MS: [i64; 3] = [30_000, 120_000, 600_000];
 /// How often the scheduler looks for due rotations.
 const TICK: Duration = Duration::from_secs(5);
+/// How much longer than a step's own timeout a job's lease lasts: room for the commits around
+/// the step, and for the nodes' clocks to differ.
+const LEASE_GRACE_MS: i64 = 5_000;
 
 /// What the worker's jobs share: the server's state, the API the built-in rotators call, and
 /// the secrets whose job is running.
@@ -32,6 +42,8 @@ struct Worker {
     ctx: Arc<Ctx>,
     api: Arc<dyn SecretsClient>,
     running: Mutex<HashSet<SecretKey>>,
+    /// This process's id in leases.
+    node: String,
 }
 
 /// The worker: runs kicked jobs and, every few seconds, whatever the schedule says is due.
@@ -45,6 +57,7 @@ pub async fn run_worker(
         ctx,
         api,
         running: Mutex::default(),
+        node: uuid::Uuid::new_v4().to_string(),
     });
     let mut ticker = tokio::time::interval(TICK);
     loop {
@@ -146,6 +159,10 @@ async fn run_job(worker: &Worker, key: &SecretKey) -> ApiResult<()> {
         Some(owner) => format!("managed rotation by {}", owner.service),
         None => format!("lambda {}", config.lambda_arn),
     };
+    let lease_ms = function
+        .as_ref()
+        .map_or(0, |f| f.timeout_s.saturating_mul(1000) as i64)
+        + LEASE_GRACE_MS;
     let mut env = environment(ctx, &secret, &job.token);
     if let Some(f) = &function {
         env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), name.into()));
@@ -155,6 +172,9 @@ async fn run_job(worker: &Worker, key: &SecretKey) -> ApiResult<()> {
         ));
     }
     for step in steps {
+        if !claim(worker, key, &job.token, lease_ms).await? {
+            return Ok(()); // another node runs it, or it ended meanwhile
+        }
         let event = serde_json::json!({
             "Step": step,
             "SecretId": secret.arn,
@@ -187,7 +207,7 @@ async fn run_job(worker: &Worker, key: &SecretKey) -> ApiResult<()> {
                 step: step.to_string(),
                 error: Box::new(error),
             };
-            return finish(ctx, key, &job.token, Err(failure)).await;
+            return finish(worker, key, &job.token, Err(failure)).await;
         }
         // A client may have abandoned the rotation meanwhile: stop at once.
         let still = ctx.store.get(key)?.and_then(|s| s.rotation_job.clone());
@@ -195,7 +215,40 @@ async fn run_job(worker: &Worker, key: &SecretKey) -> ApiResult<()> {
             return Ok(());
         }
     }
-    finish(ctx, key, &job.token, Ok(())).await
+    finish(worker, key, &job.token, Ok(())).await
+}
+
+/// Takes or renews the job's lease for this node, for `lease_ms`: `false` if another node holds
+/// it, or the job is gone. On a store that only this process opens, every job is this node's.
+async fn claim(worker: &Worker, key: &SecretKey, token: &str, lease_ms: i64) -> ApiResult<bool> {
+    let ctx = &*worker.ctx;
+    if !ctx.store.shared() {
+        return Ok(true);
+    }
+    let txn = ctx.store.begin(key).await?;
+    let Some(mut secret) = txn.current().cloned() else {
+        return Ok(false);
+    };
+    let wall_ms = chrono::Utc::now().timestamp_millis();
+    let Some(job) = secret.rotation_job.as_mut().filter(|j| j.token == token) else {
+        return Ok(false);
+    };
+    if !holds_or_lapsed(job.lease.as_ref(), &worker.node, wall_ms) {
+        return Ok(false);
+    }
+    job.lease = Some(Lease {
+        node: worker.node.clone(),
+        until_ms: wall_ms + lease_ms,
+    });
+    // The scheduler comes back when the lease would lapse: any node may then take it over.
+    secret.rotation_due_ms = Some(ctx.clock.now_millis() + lease_ms);
+    commit(ctx, txn, &secret).await?;
+    Ok(true)
+}
+
+/// Whether `node` may run a job under `lease` at `wall_ms`.
+fn holds_or_lapsed(lease: Option<&Lease>, node: &str, wall_ms: i64) -> bool {
+    lease.is_none_or(|l| l.node == node || l.until_ms <= wall_ms)
 }
 
 /// What a rotation function needs to call back: the endpoint, credentials for the secret's
@@ -237,11 +290,12 @@ fn environment(ctx: &Ctx, secret: &Secret, token: &str) -> Vec<(String, String)>
 /// Records the end of an attempt. Success needs AWSCURRENT on the token; then AWSPENDING goes
 /// and the schedule restarts from now. A failure keeps every label and schedules a retry.
 async fn finish(
-    ctx: &Ctx,
+    worker: &Worker,
     key: &SecretKey,
     token: &str,
     outcome: Result<(), StepError>,
 ) -> ApiResult<()> {
+    let ctx = &*worker.ctx;
     let txn = ctx.store.begin(key).await?;
     let Some(mut secret) = txn.current().cloned() else {
         return Ok(());
@@ -249,6 +303,10 @@ async fn finish(
     let Some(mut job) = secret.rotation_job.clone().filter(|j| j.token == token) else {
         return Ok(()); // abandoned or cancelled meanwhile
     };
+    if job.lease.as_ref().is_some_and(|l| l.node != worker.node) {
+        return Ok(()); // taken over by another node, which records the outcome
+    }
+    job.lease = None;
     let now = ctx.clock.now_millis();
     let outcome = outcome.and_then(|()| {
         if job.test
@@ -298,4 +356,21 @@ async fn finish(
         }
     }
     commit(ctx, txn, &secret).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_belongs_to_its_node_until_it_lapses() {
+        let lease = Lease {
+            node: "a".into(),
+            until_ms: 1_000,
+        };
+        assert!(holds_or_lapsed(None, "b", 0));
+        assert!(holds_or_lapsed(Some(&lease), "a", 500));
+        assert!(!holds_or_lapsed(Some(&lease), "b", 999));
+        assert!(holds_or_lapsed(Some(&lease), "b", 1_000));
+    }
 }

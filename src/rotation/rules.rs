@@ -86,6 +86,7 @@ pub fn prepare(
         attempts: 0,
         last_error: None,
         started_ms: now_ms,
+        lease: None,
     });
     secret.rotation_due_ms = Some(now_ms);
     let name = if test {

@@ -109,10 +109,15 @@ impl Server {
             admin_token: config.admin_token.clone(),
             admin_always_needs_token: config.auth == crate::auth::credentials::AuthMode::Strict,
         });
+        // Nodes sharing a store tell the same time: the test clock's offset lives in it.
+        let clock = match store.shared() {
+            true => Clock::shared(store.shared_clock_offset()),
+            false => Clock::default(),
+        };
         let ctx = Arc::new(Ctx {
             store,
             audit: crate::audit::Audit::start(audit_dir, config.audit)?,
-            clock: Clock::default(),
+            clock,
             credentials: Credentials::new(config.auth, &config.account, &config.principals),
             functions: config.functions.clone(),
             rotation,

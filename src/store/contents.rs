@@ -2,7 +2,7 @@
 //! `Store` answers reads with it; a change (`txn`) reads through it and commits to its engine.
 
 use super::cache::RecordCache;
-use super::engine::{Engine, Snapshot};
+use super::engine::{Engine, Held, Snapshot};
 use super::keys::{
     apart_key, apart_prefix, apart_times, deprecated_id_hash, record_key, split_apart_entry,
     value_key,
@@ -14,19 +14,42 @@ use crate::model::secret::{Secret, SecretValue, Version};
 use std::ops::Bound;
 use std::sync::Arc;
 
+/// Where a read looks: the engine's latest state, or a change's lock (whose reads are the
+/// engine's own under that lock, for engines other processes share).
+#[derive(Clone, Copy)]
+pub enum View<'a> {
+    Latest(&'a dyn Engine),
+    Locked(&'a dyn Held),
+}
+
+impl View<'_> {
+    /// A snapshot that shows every change acknowledged so far (and, under a lock, every change
+    /// committed before it was taken).
+    pub fn snapshot(self) -> ApiResult<Arc<dyn Snapshot>> {
+        Ok(match self {
+            View::Latest(engine) => engine.read()?,
+            View::Locked(held) => held.snapshot(),
+        })
+    }
+}
+
 pub struct Contents {
-    pub engine: Box<dyn Engine>,
+    pub engine: Arc<dyn Engine>,
     pub sealer: Sealer,
     records: RecordCache,
 }
 
 impl Contents {
-    pub fn new(engine: Box<dyn Engine>, sealer: Sealer) -> Contents {
+    pub fn new(engine: Arc<dyn Engine>, sealer: Sealer) -> Contents {
         Contents {
             engine,
             sealer,
             records: RecordCache::default(),
         }
+    }
+
+    pub fn latest(&self) -> View<'_> {
+        View::Latest(&*self.engine)
     }
 
     /// The deprecated versions of `key` created at `created_ms` and kept apart (usually one),
@@ -74,7 +97,12 @@ impl Contents {
     }
 
     /// Version `id` of `secret`: from its record, or among its deprecated versions kept apart.
-    pub fn find_version(&self, secret: &Secret, id: &str) -> ApiResult<Option<Version>> {
+    pub fn find_version(
+        &self,
+        view: View<'_>,
+        secret: &Secret,
+        id: &str,
+    ) -> ApiResult<Option<Version>> {
         if let Some(version) = secret.version(id) {
             return Ok(Some(version.clone()));
         }
@@ -85,7 +113,7 @@ impl Contents {
             return Ok(None);
         };
         let key = secret.key();
-        let snapshot = self.engine.read()?;
+        let snapshot = view.snapshot()?;
         for (at, _) in std::iter::once(first).chain(candidates) {
             let mut k = apart_prefix(&key, *at);
             k.extend_from_slice(id.as_bytes());
@@ -115,12 +143,12 @@ impl Contents {
 
     /// The secret record, if there is one (readers never lock: changes are transactions).
     /// Shared with the record cache; a change takes its own copy (`SecretTxn`).
-    pub fn get(&self, key: &SecretKey) -> ApiResult<Option<Arc<Secret>>> {
+    pub fn get(&self, view: View<'_>, key: &SecretKey) -> ApiResult<Option<Arc<Secret>>> {
         if key.name.contains('\0') {
             return Ok(None); // no secret has such a name, and its key would be a value's
         }
         let record_key = record_key(key);
-        let snapshot = self.engine.read()?;
+        let snapshot = view.snapshot()?;
         let generation = snapshot.generation();
         if let Some(secret) = generation.and_then(|g| self.records.get(g, &record_key)) {
             return Ok(Some(secret));
@@ -141,18 +169,23 @@ impl Contents {
     /// that a later commit moved (its version deprecated or labelled again) is read where it
     /// went; one it removed (version pruned, or secret deleted) is answered as the read would be
     /// after that commit, not as damage.
-    pub fn read_value(&self, secret: &Secret, version: &Version) -> ApiResult<SecretValue> {
+    pub fn read_value(
+        &self,
+        view: View<'_>,
+        secret: &Secret,
+        version: &Version,
+    ) -> ApiResult<SecretValue> {
         let key = secret.key();
-        let snapshot = self.engine.read()?;
+        let snapshot = view.snapshot()?;
         if let Some(sealed) = self.sealed_value(&*snapshot, &key, version)? {
             return self.sealer.open_value(secret, version, &sealed);
         }
         drop(snapshot);
-        let Some(now) = self.get(&key)? else {
+        let Some(now) = self.get(view, &key)? else {
             return Err(ApiError::secret_not_found());
         };
         let Some(moved) = self
-            .find_version(&now, &version.id)?
+            .find_version(view, &now, &version.id)?
             .filter(|v| v.has_value)
         else {
             return Err(ApiError::new(
@@ -160,7 +193,7 @@ impl Contents {
                 crate::error::messages::version_id_not_found(&version.id),
             ));
         };
-        let snapshot = self.engine.read()?;
+        let snapshot = view.snapshot()?;
         match self.sealed_value(&*snapshot, &key, &moved)? {
             Some(sealed) => self.sealer.open_value(&now, &moved, &sealed),
             None => Err(ApiError::internal(format!(

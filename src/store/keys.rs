@@ -21,6 +21,8 @@
 //!   the partition holds.
 //! - `K`                                    → a sealed marker that proves the master key fits.
 //! - `F`                                    → the layout's format version (`super::format`).
+//! - `T`                                    → the test clock's offset (ms, 8 bytes, big-endian),
+//!   on a store several nodes share, so that all of them tell the same time.
 //!
 //! Index and hint entries are written in the same transaction as their record, but readers
 //! still check them against the record (the record is the truth), so a hint that outlived its
@@ -215,3 +217,5 @@ pub(super) fn parse_secret_key(bytes: &[u8]) -> Option<SecretKey> {
 pub(super) const KEY_CHECK: &[u8] = b"K";
 /// The layout's format version.
 pub(super) const FORMAT: &[u8] = b"F";
+/// The test clock's offset, on a shared store.
+pub(super) const CLOCK_OFFSET: &[u8] = b"T";

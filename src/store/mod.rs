@@ -65,7 +65,7 @@ impl Store {
         kind: &EngineKind,
         master_key: Option<MasterKey>,
     ) -> StoreResult<Store> {
-        let (engine, master): (Box<dyn Engine>, MasterKey) = match location {
+        let (engine, master): (Arc<dyn Engine>, MasterKey) = match location {
             Location::InMemory => (
                 open_engine(kind, None)?,
                 master_key.unwrap_or_else(crypto::random_master_key),
@@ -91,6 +91,17 @@ impl Store {
         };
         store.check_key_and_format()?;
         Ok(store)
+    }
+
+    /// Whether other secretsd processes share this store (a database): work that must happen
+    /// once across them is leased.
+    pub fn shared(&self) -> bool {
+        self.contents.engine.shared()
+    }
+
+    /// The test clock's offset as the store keeps it for every node that shares it.
+    pub fn shared_clock_offset(&self) -> Arc<dyn crate::clock::SharedOffset> {
+        Arc::new(SharedClockOffset(Arc::clone(&self.contents.engine)))
     }
 
     /// The server is ready: the store's deferred start-up work can run.
@@ -128,17 +139,19 @@ impl Store {
     /// The secret record, if there is one (readers never lock: changes are transactions).
     /// Shared with the record cache; a change takes its own copy (`SecretTxn`).
     pub fn get(&self, key: &SecretKey) -> ApiResult<Option<Arc<Secret>>> {
-        self.contents.get(key)
+        self.contents.get(self.contents.latest(), key)
     }
 
     /// Decrypts one version's value (see `Contents::read_value`).
     pub fn read_value(&self, secret: &Secret, version: &Version) -> ApiResult<SecretValue> {
-        self.contents.read_value(secret, version)
+        self.contents
+            .read_value(self.contents.latest(), secret, version)
     }
 
     /// Version `id` of `secret`: from its record, or among its deprecated versions kept apart.
     pub fn find_version(&self, secret: &Secret, id: &str) -> ApiResult<Option<Version>> {
-        self.contents.find_version(secret, id)
+        self.contents
+            .find_version(self.contents.latest(), secret, id)
     }
 
     /// The deprecated versions of `secret` that its record does not hold, oldest first.
@@ -174,14 +187,17 @@ impl Store {
             .await;
         // Other processes on a shared engine are held off too; the record is read after that.
         let held = self.contents.engine.lock(&keys::record_key(key)).await?;
-        let original = self.get(key)?.map(Arc::unwrap_or_clone);
+        let view = held
+            .as_deref()
+            .map_or(self.contents.latest(), contents::View::Locked);
+        let original = self.contents.get(view, key)?.map(Arc::unwrap_or_clone);
         Ok(SecretTxn {
             contents: &self.contents,
             key: key.clone(),
             original,
             sealed: Vec::new(),
             taken: Vec::new(),
-            _held: held,
+            held,
             _guard: guard,
         })
     }
@@ -210,11 +226,30 @@ impl Store {
     }
 }
 
-fn open_engine(kind: &EngineKind, dir: Option<&std::path::Path>) -> StoreResult<Box<dyn Engine>> {
+fn open_engine(kind: &EngineKind, dir: Option<&std::path::Path>) -> StoreResult<Arc<dyn Engine>> {
     Ok(match (kind, dir) {
-        (EngineKind::Postgres(url), _) => Box::new(engine::postgres::Postgres::open(url)?),
-        (EngineKind::Redb, Some(dir)) => Box::new(engine::redb::Redb::open_dir(dir, CACHE_BYTES)?),
-        (EngineKind::Redb, None) => Box::new(engine::redb::Redb::open_in_memory(CACHE_BYTES)?),
-        (EngineKind::Sled, dir) => Box::new(engine::sled::Sled::open(dir)?),
+        (EngineKind::Postgres(url), _) => Arc::new(engine::postgres::Postgres::open(url)?),
+        (EngineKind::Redb, Some(dir)) => Arc::new(engine::redb::Redb::open_dir(dir, CACHE_BYTES)?),
+        (EngineKind::Redb, None) => Arc::new(engine::redb::Redb::open_in_memory(CACHE_BYTES)?),
+        (EngineKind::Sled, dir) => Arc::new(engine::sled::Sled::open(dir)?),
     })
+}
+
+/// The test clock's offset in the store (absent: 0).
+struct SharedClockOffset(Arc<dyn Engine>);
+
+impl crate::clock::SharedOffset for SharedClockOffset {
+    fn read(&self) -> Option<i64> {
+        let bytes = self.0.read().ok()?.get(keys::CLOCK_OFFSET).ok()?;
+        Some(
+            bytes
+                .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                .map_or(0, i64::from_be_bytes),
+        )
+    }
+
+    fn write(&self, ms: i64) -> Result<(), String> {
+        let put = Op::Put(keys::CLOCK_OFFSET.to_vec(), ms.to_be_bytes().to_vec());
+        self.0.apply_now(vec![put]).map_err(|e| e.to_string())
+    }
 }

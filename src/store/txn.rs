@@ -1,7 +1,7 @@
 //! A change to one secret: read under the secret's lock, turned into engine operations
 //! (values, indexes, hints, the record, what is kept apart) and committed as one batch.
 
-use super::contents::Contents;
+use super::contents::{Contents, View};
 use super::engine::{Held, Op};
 use super::keys::{
     apart_entry, apart_key, apart_prefix, apart_times, deprecated_id_hash, hint_key, record_key,
@@ -28,7 +28,7 @@ impl stages::KeptApart for SecretTxn<'_> {
         else {
             return Ok(None);
         };
-        let snapshot = self.contents.engine.read()?;
+        let snapshot = self.view().snapshot()?;
         for at in apart_times(original) {
             for version in self.contents.apart_at(&*snapshot, &self.key, at)? {
                 if !self.taken.iter().any(|v| v.id == version.id) {
@@ -50,8 +50,9 @@ pub struct SecretTxn<'a> {
     /// Deprecated versions taken from where they are kept apart into the working record: the
     /// commit writes them back apart, or removes them.
     pub(super) taken: Vec<Version>,
-    /// The engine's lock, for engines other processes share (dropped before `_guard`).
-    pub(super) _held: Option<Held>,
+    /// The engine's lock, for engines other processes share: reads go through it, and the
+    /// commit (dropping it abandons the change, before `_guard` goes).
+    pub(super) held: Option<Box<dyn Held>>,
     pub(super) _guard: MutexGuard<'a, ()>,
 }
 
@@ -62,7 +63,15 @@ impl SecretTxn<'_> {
     }
 
     pub fn read_value(&self, secret: &Secret, version: &Version) -> ApiResult<SecretValue> {
-        self.contents.read_value(secret, version)
+        self.contents.read_value(self.view(), secret, version)
+    }
+
+    /// Where the change reads: under the engine's lock if it has one.
+    fn view(&self) -> View<'_> {
+        match &self.held {
+            Some(held) => View::Locked(&**held),
+            None => self.contents.latest(),
+        }
     }
 
     /// Version `id` of `secret`, in its record or kept apart. One kept apart is moved into
@@ -73,7 +82,7 @@ impl SecretTxn<'_> {
         id: &str,
     ) -> ApiResult<Option<&'s mut Version>> {
         if secret.version(id).is_none() && !self.taken.iter().any(|v| v.id == id) {
-            if let Some(found) = self.contents.find_version(secret, id)? {
+            if let Some(found) = self.contents.find_version(self.view(), secret, id)? {
                 self.taken.push(found.clone());
                 secret.versions.push(found);
             }
@@ -147,7 +156,7 @@ impl SecretTxn<'_> {
     /// began are removed with their values.
     fn set_apart(&self, secret: &Secret, ops: &mut Vec<Op>) -> ApiResult<Secret> {
         let key = &self.key;
-        let snapshot = self.contents.engine.read()?;
+        let snapshot = self.view().snapshot()?;
         let apart_value = |version: &Version| -> ApiResult<Option<Vec<u8>>> {
             Ok(snapshot
                 .get(&apart_key(key, version))?
@@ -221,8 +230,11 @@ impl SecretTxn<'_> {
 
     /// Applies the change as one transaction and waits until it is on disk. `None` deletes the
     /// secret and all its values.
-    pub async fn commit(self, new: Option<&Secret>) -> ApiResult<()> {
+    pub async fn commit(mut self, new: Option<&Secret>) -> ApiResult<()> {
         let ops = self.ops(new)?;
-        Ok(self.contents.engine.apply(ops).await?)
+        match self.held.take() {
+            Some(held) => Ok(held.commit(ops).await?),
+            None => Ok(self.contents.engine.apply(ops).await?),
+        }
     }
 }

@@ -69,7 +69,7 @@ pub struct TestClock<'a>(&'a TestServer);
 impl TestClock<'_> {
     pub fn advance_millis(&self, ms: i64) {
         match self.0 {
-            TestServer::InProcess(s) => s.clock().advance_millis(ms),
+            TestServer::InProcess(s) => s.clock().advance_millis(ms).expect("the clock moves"),
             TestServer::Binary { addr, .. } => {
                 let body = format!("{{\"advance_seconds\": {}}}", ms as f64 / 1000.0);
                 let mut stream = std::net::TcpStream::connect(addr).expect("admin connection");

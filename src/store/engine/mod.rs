@@ -108,16 +108,30 @@ pub trait Engine: Send + Sync {
     /// The server is ready: deferred start-up work may run now.
     fn serving(&self) {}
 
-    /// Holds `key` against changes by other processes sharing this engine, until the returned
-    /// guard is dropped. Changes within one process are already serialised by the store's own
-    /// locks, so an engine that only one process opens needs none (`None`).
-    fn lock<'a>(&'a self, _key: &'a [u8]) -> BoxFuture<'a, Result<Option<Held>, StoreError>> {
+    /// Holds `key` against changes by other processes sharing this engine, for one change made
+    /// through the returned lock. Changes within one process are already serialised by the
+    /// store's own locks, so an engine that only one process opens needs none (`None`).
+    fn lock<'a>(
+        &'a self,
+        _key: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<Box<dyn Held>>, StoreError>> {
         Box::pin(async { Ok(None) })
+    }
+
+    /// Whether other processes may open this engine at once (a shared database).
+    fn shared(&self) -> bool {
+        false
     }
 }
 
-/// A lock an engine holds for a change until it is dropped.
-pub type Held = Box<dyn Send + Sync>;
+/// A lock an engine holds for one change. Dropping it abandons the change and lets go.
+pub trait Held: Send + Sync {
+    /// Reads under the lock: they show every change committed before it was taken.
+    fn snapshot(&self) -> Arc<dyn Snapshot>;
+
+    /// Applies `ops` as the change made under this lock, as `Engine::apply` does, and lets go.
+    fn commit(self: Box<Self>, ops: Vec<Op>) -> BoxFuture<'static, Result<(), StoreError>>;
+}
 
 /// A read view. Every read through one snapshot agrees with every other.
 pub trait Snapshot: Send + Sync {
