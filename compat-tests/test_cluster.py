@@ -5,12 +5,17 @@ acknowledged write reads back exactly, from either node, with the stage invarian
 Needs scripts/testdb's PostgreSQL (SECRETSD_TEST_PG_PORT, SECRETSD_TEST_PG_PASSWORD)."""
 
 import base64
+import json
 import os
+import pathlib
 import random
 import shlex
 import subprocess
+import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 import uuid
 
 import psycopg
@@ -150,3 +155,136 @@ def test_the_database_restarted_under_load_loses_nothing_acknowledged(tmp_path):
     for name in names:
         check_invariants(sm, name)
     node.stop()
+
+
+ROTATOR = pathlib.Path(__file__).resolve().parent / "rotators" / "lambda_function.py"
+ROTATE = "arn:aws:lambda:us-east-1:000000000000:function:rotate"
+
+
+def rotating_nodes(tmp_path, pause_step=None):
+    """Two nodes on a fresh database, with a rotation function that logs every step it runs
+    (and, with `pause_step`, waits in that step while tmp_path/pause exists)."""
+    env_of_function = {"ROTATOR_LOG": str(tmp_path / "steps.log")}
+    if pause_step:
+        env_of_function |= {"ROTATOR_PAUSE_STEP": pause_step, "ROTATOR_PAUSE_FILE": str(tmp_path / "pause")}
+    config = tmp_path / "secretsd.toml"
+    config.write_text(
+        f"""
+[functions.rotate]
+kind = "exec"
+command = [{json.dumps(sys.executable)}, {json.dumps(str(ROTATOR))}]
+timeout_s = 4
+env = {{ {", ".join(f"{k} = {json.dumps(v)}" for k, v in env_of_function.items())} }}
+"""
+    )
+    url = fresh_database()
+    env = {k: v for k, v in os.environ.items() if k != "SECRETSD_STORE"}
+    env["SECRETSD_MASTER_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    return [SecretsdProcess(tmp_path / f"node{i}", ["--store", url, "--config", str(config)], env=env).start()
+            for i in range(2)]
+
+
+def admin(node, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(node.url + path, data=data, method="POST" if data else "GET")
+    return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+
+def rotation_state(node, arn):
+    return admin(node, "/_secretsd/rotations?secret=" + urllib.parse.quote(arn))
+
+
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not reached")
+
+
+def steps_run(tmp_path, token):
+    lines = (tmp_path / "steps.log").read_text().splitlines() if (tmp_path / "steps.log").exists() else []
+    return [line.split()[0] for line in lines if line.split()[1] == token]
+
+
+def test_the_test_clock_is_one_clock_for_every_node(tmp_path):
+    nodes = rotating_nodes(tmp_path)
+    first, second = (client(n.url) for n in nodes)
+    arn = first.create_secret(Name="clock/doomed", SecretString="v")["ARN"]
+    second.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+    moved = admin(nodes[0], "/_secretsd/clock", {"advance_seconds": 8 * 86400})
+    seen = admin(nodes[1], "/_secretsd/clock")
+    assert abs(seen["offset_seconds"] - moved["offset_seconds"]) < 1, (moved, seen)
+    assert seen["offset_seconds"] >= 8 * 86400 - 1
+    # The recovery window ended for the whole cluster: the secret is gone on the other node.
+    code = None
+    try:
+        second.describe_secret(SecretId=arn)
+    except ClientError as e:
+        code = e.response["Error"]["Code"]
+    assert code == "ResourceNotFoundException"
+    admin(nodes[1], "/_secretsd/reset", {})
+    assert abs(admin(nodes[0], "/_secretsd/clock")["offset_seconds"]) < 1
+    for n in nodes:
+        n.stop()
+
+
+def test_a_scheduled_rotation_with_two_nodes_runs_once(tmp_path):
+    nodes = rotating_nodes(tmp_path)
+    sm = client(nodes[0].url)
+    arn = sm.create_secret(Name="cluster/scheduled", SecretString=json.dumps({"username": "app", "password": "p0"}))["ARN"]
+    sm.rotate_secret(SecretId=arn, RotationLambdaARN=ROTATE, RotationRules={"AutomaticallyAfterDays": 1},
+                     RotateImmediately=False)
+    wait_for(lambda: rotation_state(nodes[0], arn)["job"] is None, 30)
+    # Both nodes move to the same moment at once, and both look for due rotations at once.
+    target = time.time() + 2 * 86400
+    movers = [threading.Thread(target=admin, args=(n, "/_secretsd/clock", {"epoch_seconds": target})) for n in nodes]
+    for t in movers:
+        t.start()
+    for t in movers:
+        t.join()
+    state = wait_for(lambda: (s := rotation_state(nodes[1], arn)) and any(e["event"] == "RotationSucceeded" for e in s["events"]) and s, 40)
+    # Past another scheduler tick of each node: nothing more happens.
+    time.sleep(6)
+    state = rotation_state(nodes[1], arn)
+    succeeded = [e for e in state["events"] if e["event"] == "RotationSucceeded"]
+    started = [e for e in state["events"] if e["event"] == "RotationStarted"]
+    assert len(succeeded) == 1 and len(started) == 1, state["events"]
+    token = succeeded[0]["token"]
+    assert steps_run(tmp_path, token) == ["createSecret", "setSecret", "testSecret", "finishSecret"]
+    versions = client(nodes[1].url).list_secret_version_ids(SecretId=arn)["Versions"]
+    assert len(versions) == 2, versions
+    assert {tuple(v["VersionStages"]) for v in versions} == {("AWSCURRENT",), ("AWSPREVIOUS",)}
+    assert [v for v in versions if "AWSCURRENT" in v["VersionStages"]][0]["VersionId"] == token
+    for n in nodes:
+        n.stop()
+
+
+def test_a_node_killed_during_set_secret_leaves_the_rotation_to_the_other(tmp_path):
+    nodes = rotating_nodes(tmp_path, pause_step="setSecret")
+    pause = tmp_path / "pause"
+    pause.touch()
+    sm = client(nodes[0].url)
+    arn = sm.create_secret(Name="cluster/taken-over", SecretString=json.dumps({"username": "app", "password": "p0"}))["ARN"]
+    token = str(uuid.uuid4())
+    sm.rotate_secret(SecretId=arn, RotationLambdaARN=ROTATE, RotationRules={"AutomaticallyAfterDays": 30},
+                     ClientRequestToken=token)
+    wait_for(lambda: pathlib.Path(str(pause) + ".reached").exists(), 30)
+    lease = rotation_state(nodes[1], arn)["job"]["lease"]
+    assert lease is not None and lease["until"] > time.time(), lease
+    nodes[0].kill9()
+    pause.unlink()
+    # The lease lapses (the step's 4 s timeout and the grace), then the other node runs the
+    # job again from its first step, with the same token.
+    state = wait_for(lambda: (s := rotation_state(nodes[1], arn)) and s["job"] is None and s, 40)
+    events = [(e["event"], e["token"]) for e in state["events"]]
+    assert events.count(("RotationSucceeded", token)) == 1, events
+    assert not [e for e in events if e[0] == "RotationFailed"], events
+    steps = steps_run(tmp_path, token)
+    assert steps.count("setSecret") == 2 and steps[-3:] == ["setSecret", "testSecret", "finishSecret"], steps
+    other = client(nodes[1].url)
+    current = other.get_secret_value(SecretId=arn)
+    assert current["VersionId"] == token and json.loads(current["SecretString"])["password"] != "p0"
+    nodes[1].stop()

@@ -118,6 +118,10 @@ fn rotations(ctx: &Ctx, query: &str) -> Result<serde_json::Value, ApiError> {
             "attempts": j.attempts,
             "last_error": j.last_error,
             "started": j.started_ms as f64 / 1000.0,
+            "lease": j.lease.as_ref().map(|l| json!({
+                "node": l.node,
+                "until": l.until_ms as f64 / 1000.0,
+            })),
         })),
         "due": secret.rotation_due_ms.map(|t| t as f64 / 1000.0),
         "events": secret.rotation_events.iter().map(|e| json!({

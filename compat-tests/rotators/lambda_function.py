@@ -6,11 +6,14 @@ environment. It rotates a JSON secret's
 (ROTATOR_STATE_FILE, JSON: secret ARN -> the password the "server" accepts), so tests can
 see the credential really change. ROTATOR_FAIL_STEP makes
 one step fail, to test failure handling (only while the file ROTATOR_FAIL_FLAG exists, if that
-is set); ROTATOR_SKIP_FINISH makes finishSecret return without moving AWSCURRENT."""
+is set); ROTATOR_SKIP_FINISH makes finishSecret return without moving AWSCURRENT.
+ROTATOR_LOG appends "<step> <token>" for every call; ROTATOR_PAUSE_STEP makes that step wait
+while the file ROTATOR_PAUSE_FILE exists, after creating "<that file>.reached"."""
 
 import json
 import os
 import sys
+import time
 
 import boto3
 from botocore.exceptions import ClientError
@@ -26,6 +29,15 @@ def load(path):
 
 def lambda_handler(event, context):
     step, arn, token = event["Step"], event["SecretId"], event["ClientRequestToken"]
+    if os.environ.get("ROTATOR_LOG"):
+        with open(os.environ["ROTATOR_LOG"], "a") as f:
+            f.write(f"{step} {token}\n")
+    pause = os.environ.get("ROTATOR_PAUSE_FILE")
+    if os.environ.get("ROTATOR_PAUSE_STEP") == step and pause and os.path.exists(pause):
+        open(pause + ".reached", "w").close()
+        deadline = time.monotonic() + 60
+        while os.path.exists(pause) and time.monotonic() < deadline:
+            time.sleep(0.05)
     flag = os.environ.get("ROTATOR_FAIL_FLAG")
     if os.environ.get("ROTATOR_FAIL_STEP") == step and (not flag or os.path.exists(flag)):
         raise RuntimeError(f"refusing {step} on purpose")
