@@ -359,3 +359,56 @@ async fn tls_to_the_database_is_verified() {
     );
     assert!(!err.contains(&std::env::var("SECRETSD_TEST_PG_PASSWORD").unwrap()));
 }
+
+/// `(eventName, the secret it named)` of every API record `server`'s audit trail shows.
+async fn audited_calls(server: &TestServer) -> Vec<(String, String)> {
+    let answer = admin(server, "GET", "/_secretsd/audit?since=0", "").await;
+    answer["Records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            let params = &r["requestParameters"];
+            let named = params["Name"].as_str().or(params["SecretId"].as_str());
+            (
+                r["eventName"].as_str().unwrap_or_default().to_string(),
+                named.unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_audit_trail_on_any_node_shows_every_node_s_calls() {
+    let db = database();
+    let (a, b) = (node(&db).await, node(&db).await);
+    client(&a)
+        .create_secret()
+        .name("audit/made-on-a")
+        .secret_string("v")
+        .send()
+        .await
+        .unwrap();
+    client(&b)
+        .describe_secret()
+        .secret_id("audit/made-on-a")
+        .send()
+        .await
+        .unwrap();
+    let expected = [
+        ("CreateSecret".to_string(), "audit/made-on-a".to_string()),
+        ("DescribeSecret".to_string(), "audit/made-on-a".to_string()),
+    ];
+    // A node stores what it buffered every 100 ms, and before it reads the trail.
+    for server in [&a, &b] {
+        let mut calls = Vec::new();
+        for _ in 0..50 {
+            calls = audited_calls(server).await;
+            if expected.iter().all(|e| calls.contains(e)) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(calls, expected, "each call once, oldest first");
+    }
+}

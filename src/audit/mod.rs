@@ -2,6 +2,9 @@
 //! rotation event, appended to `<data-dir>/audit/YYYY-MM-DD.jsonl` (one file per UTC day) and
 //! readable through `GET /_secretsd/audit?since=…`.
 //!
+//! On a store that several nodes share, records go to its database instead (`table`), so the
+//! trail on any node shows every node's records.
+//!
 //! A request encodes its record and appends the line to a shared buffer under a short lock (no
 //! task wake-up, no system call); a flusher writes the buffer out every 100 ms and syncs the
 //! file every second (`sink`). Records never hold secret material (`record`).
@@ -10,6 +13,7 @@ mod encode;
 mod read;
 mod record;
 mod sink;
+pub mod table;
 
 #[cfg(test)]
 mod tests;
@@ -42,21 +46,27 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// A trail under `dir/audit` (created if needed), or in memory only.
-    pub fn start(dir: Option<PathBuf>, level: AuditLevel) -> Result<Audit, AuditError> {
-        let dir = dir.map(|d| d.join("audit"));
+    /// A trail in `table`, else under `dir/audit` (created if needed), else in memory only.
+    pub fn start(
+        dir: Option<PathBuf>,
+        level: AuditLevel,
+        table: Option<Arc<dyn table::AuditTable>>,
+    ) -> Result<Audit, AuditError> {
+        let dir = dir.filter(|_| table.is_none()).map(|d| d.join("audit"));
         if let Some(dir) = &dir {
             std::fs::create_dir_all(dir).map_err(|source| AuditError {
                 dir: dir.clone(),
                 source,
             })?;
         }
+        let shipped = table.is_some();
         let audit = Audit {
             level,
             sink: SharedSink::default(),
             dir,
         };
-        if audit.dir.is_some() {
+        sink::lock(&audit.sink).table = table;
+        if audit.dir.is_some() || shipped {
             tokio::spawn(sink::flush_periodically(Arc::downgrade(&audit.sink)));
         }
         Ok(audit)
@@ -66,9 +76,7 @@ impl Audit {
         // Sized for a typical record up front, so that encoding does not keep growing the buffer.
         let mut line = Line(Vec::with_capacity(1024));
         record.encode(&mut line);
-        // The day of the record's eventTime picks its file.
-        let day = record.event_time.get(..10).unwrap_or("unknown");
-        sink::lock(&self.sink).append(self.dir.as_deref(), day, line.0);
+        sink::lock(&self.sink).append(self.dir.as_deref(), &record.event_time, line.0);
     }
 
     /// Writes buffered records out (before reading the files, and at shutdown).

@@ -1,8 +1,9 @@
-//! Reading the trail back for `GET /_secretsd/audit`: the day files from the first day asked
-//! for, or the lines kept in memory.
+//! Reading the trail back for `GET /_secretsd/audit`: the table's batches, the day files from
+//! the first day asked for, or the lines kept in memory.
 
 use super::record::rfc3339;
 use super::sink::{lock, SharedSink};
+use super::table::AuditTable;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,11 @@ pub(super) fn since(
 ) -> Vec<Value> {
     let since = rfc3339(since_ms);
     let keep = |r: &Value| r["eventTime"].as_str().is_some_and(|t| *t >= *since);
+    let table = lock(sink).table.clone();
+    if let Some(table) = table {
+        lock(sink).flush();
+        return from_table(&*table, &since, limit);
+    }
     let Some(dir) = dir else {
         return lock(sink)
             .recent()
@@ -48,5 +54,45 @@ pub(super) fn since(
             }
         }
     }
+    out
+}
+
+/// Batches in the order they were stored; each node's are in time order, and nodes' batches
+/// interleave by the time they were flushed. So once `limit` records are in hand, a batch that
+/// starts after the newest of them ends the search.
+fn from_table(table: &dyn AuditTable, since: &str, limit: usize) -> Vec<Value> {
+    const BATCHES_PER_READ: usize = 64;
+    let time = |r: &Value| r["eventTime"].as_str().unwrap_or_default().to_string();
+    let mut out: Vec<Value> = Vec::new();
+    let mut after = 0;
+    loop {
+        let batches = match table.batches(since, after, BATCHES_PER_READ) {
+            Ok(batches) => batches,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the audit table");
+                break;
+            }
+        };
+        let Some(last) = batches.last() else { break };
+        after = last.id;
+        for batch in &batches {
+            if out.len() >= limit && out.last().is_some_and(|r| batch.first_at > time(r)) {
+                return out;
+            }
+            out.extend(
+                batch
+                    .lines
+                    .lines()
+                    .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                    .filter(|r| r["eventTime"].as_str().is_some_and(|t| t >= since)),
+            );
+            if out.len() >= limit {
+                out.sort_by_key(time);
+                out.truncate(limit);
+            }
+        }
+    }
+    out.sort_by_key(time);
+    out.truncate(limit);
     out
 }

@@ -1,6 +1,8 @@
 //! Where lines go: the day's file under the data dir, buffered, written out by a flusher and
-//! synced every second; or, without a data dir, the latest lines in memory.
+//! synced every second; on a store several nodes share, batches in its table, one per flush;
+//! or, without either, the latest lines in memory.
 
+use super::table::AuditTable;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
@@ -13,6 +15,9 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const SYNC_EVERY_FLUSHES: u32 = 10;
 /// Big enough that a burst of records costs one write.
 const BUFFER_BYTES: usize = 256 * 1024;
+/// What a node holds for the table while the database cannot take it; past it, new records
+/// are dropped (and counted in a warning).
+const PENDING_BYTES: usize = 64 * 1024 * 1024;
 
 /// The open day file (with a data dir) or the latest lines (without one). Shared by every clone
 /// of the trail; a request holds its lock only to copy a line into the buffer.
@@ -21,6 +26,47 @@ pub(super) struct Sink {
     day: String,
     file: Option<std::io::BufWriter<std::fs::File>>,
     recent: VecDeque<String>,
+    pub(super) table: Option<Arc<dyn AuditTable>>,
+    pending: Pending,
+}
+
+/// Lines not yet stored in the table.
+#[derive(Default)]
+pub(super) struct Pending {
+    pub first_at: String,
+    pub last_at: String,
+    pub lines: String,
+    dropped: u64,
+}
+
+impl Pending {
+    fn push(&mut self, at: &str, line: &str) {
+        if self.lines.len() + line.len() > PENDING_BYTES {
+            self.dropped += 1;
+            return;
+        }
+        if self.lines.is_empty() {
+            self.first_at = at.to_string();
+        } else {
+            self.lines.push('\n');
+        }
+        if *at > *self.last_at {
+            self.last_at = at.to_string();
+        }
+        self.lines.push_str(line);
+    }
+
+    /// Puts back a batch the table did not take, before what came since.
+    fn put_back(&mut self, batch: Pending) {
+        let newer = std::mem::replace(self, batch);
+        self.dropped += newer.dropped;
+        if !newer.lines.is_empty() {
+            self.push(&newer.first_at, &newer.lines);
+            if newer.last_at > self.last_at {
+                self.last_at = newer.last_at;
+            }
+        }
+    }
 }
 
 pub(super) type SharedSink = Arc<Mutex<Sink>>;
@@ -30,8 +76,16 @@ pub(super) fn lock(sink: &Mutex<Sink>) -> MutexGuard<'_, Sink> {
 }
 
 impl Sink {
-    /// Appends one line, to `dir`'s file of `day` (the record's UTC date) or to memory.
-    pub(super) fn append(&mut self, dir: Option<&Path>, day: &str, line: Vec<u8>) {
+    /// Appends one line of a record of time `at` (RFC 3339): to the table's next batch, to
+    /// `dir`'s file of the record's UTC date, or to memory.
+    pub(super) fn append(&mut self, dir: Option<&Path>, at: &str, line: Vec<u8>) {
+        if self.table.is_some() {
+            // Records are JSON, which is UTF-8.
+            return self
+                .pending
+                .push(at, std::str::from_utf8(&line).unwrap_or_default());
+        }
+        let day = at.get(..10).unwrap_or("unknown");
         let Some(dir) = dir else {
             if self.recent.len() == MEMORY_RECORDS {
                 self.recent.pop_front();
@@ -67,10 +121,38 @@ impl Sink {
         }
     }
 
-    /// Writes buffered lines out to the file.
+    /// Writes buffered lines out to the file, or stores them in the table (blocking).
     pub(super) fn flush(&mut self) {
         if let Some(file) = self.file.as_mut() {
             let _ = file.flush();
+        }
+        if let Some((table, batch)) = self.take_batch() {
+            let stored = table.append(&batch.first_at, &batch.last_at, &batch.lines);
+            self.stored(batch, stored);
+        }
+    }
+
+    /// The lines for the table's next batch, if any.
+    fn take_batch(&mut self) -> Option<(Arc<dyn AuditTable>, Pending)> {
+        let table = self.table.clone()?;
+        if self.pending.dropped > 0 {
+            tracing::warn!(
+                dropped = self.pending.dropped,
+                "audit records dropped: the database did not take them"
+            );
+            self.pending.dropped = 0;
+        }
+        if self.pending.lines.is_empty() {
+            return None;
+        }
+        Some((table, std::mem::take(&mut self.pending)))
+    }
+
+    /// A batch is stored, or goes back to wait for the next flush.
+    fn stored(&mut self, batch: Pending, outcome: Result<(), String>) {
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "cannot store audit records; will retry");
+            self.pending.put_back(batch);
         }
     }
 
@@ -88,6 +170,17 @@ pub(super) async fn flush_periodically(sink: Weak<Mutex<Sink>>) {
         tokio::time::sleep(FLUSH_EVERY).await;
         let Some(sink) = sink.upgrade() else { return };
         ticks += 1;
+        let batch = lock(&sink).take_batch();
+        if let Some((table, batch)) = batch {
+            let (batch, stored) = tokio::task::spawn_blocking(move || {
+                let stored = table.append(&batch.first_at, &batch.last_at, &batch.lines);
+                (batch, stored)
+            })
+            .await
+            .unwrap_or_else(|_| (Pending::default(), Err("the flusher stopped".into())));
+            lock(&sink).stored(batch, stored);
+            continue;
+        }
         let file = {
             let mut sink = lock(&sink);
             let Some(file) = sink.file.as_mut() else {
@@ -113,5 +206,6 @@ impl Drop for Sink {
             let _ = file.flush();
             let _ = file.get_ref().sync_data();
         }
+        self.flush();
     }
 }

@@ -33,7 +33,7 @@ fn only_record(audit: &Audit) -> Value {
 
 #[test]
 fn a_pretty_printed_request_is_one_record_on_one_line() {
-    let audit = Audit::start(None, AuditLevel::All).unwrap();
+    let audit = Audit::start(None, AuditLevel::All, None).unwrap();
     let request = b"{\r\n  \"Filters\": [\n    {\"Key\": \"name\", \"Values\": [\"a\\nb\"]}\n  ],\n  \"MaxResults\": 5,\n  \"SecretString\": \"hidden\"\n}";
     audit.api_call(call(request, &ResponseIds::default()));
     let record = only_record(&audit);
@@ -46,7 +46,7 @@ fn a_pretty_printed_request_is_one_record_on_one_line() {
 
 #[test]
 fn request_values_are_dropped_and_nothing_left_is_null() {
-    let audit = Audit::start(None, AuditLevel::All).unwrap();
+    let audit = Audit::start(None, AuditLevel::All, None).unwrap();
     let request = br#"{"SecretBinary":"c2VjcmV0","RotationToken":"t","SecretString":"s3cr3t"}"#;
     audit.api_call(call(request, &ResponseIds::default()));
     let record = only_record(&audit);
@@ -67,7 +67,7 @@ fn response_identifiers_are_read_without_the_value() {
             version_id: Some("v".into()),
         }
     );
-    let audit = Audit::start(None, AuditLevel::All).unwrap();
+    let audit = Audit::start(None, AuditLevel::All, None).unwrap();
     audit.api_call(call(br#"{"SecretId":"n"}"#, &ids));
     let record = only_record(&audit);
     assert_eq!(
@@ -145,4 +145,84 @@ fn the_hand_encoding_is_the_derived_one() {
         ..event
     };
     encodings_agree(&rotation_record(arn, "000000000000", "us-east-1", &event));
+}
+
+/// Batches kept in memory, as the database keeps them: the merge of the nodes' batches.
+#[derive(Default)]
+struct Batches(std::sync::Mutex<Vec<table::Batch>>);
+
+impl table::AuditTable for Batches {
+    fn append(&self, first_at: &str, _last_at: &str, lines: &str) -> Result<(), String> {
+        let mut batches = self.0.lock().unwrap();
+        let id = batches.len() as i64 + 1;
+        batches.push(table::Batch {
+            id,
+            first_at: first_at.into(),
+            lines: lines.into(),
+        });
+        Ok(())
+    }
+
+    fn batches(&self, _since: &str, after: i64, limit: usize) -> Result<Vec<table::Batch>, String> {
+        let batches = self.0.lock().unwrap();
+        Ok(batches
+            .iter()
+            .filter(|b| b.id > after)
+            .take(limit)
+            .map(|b| table::Batch {
+                id: b.id,
+                first_at: b.first_at.clone(),
+                lines: b.lines.clone(),
+            })
+            .collect())
+    }
+}
+
+fn record_at(at: &str, n: u32) -> String {
+    format!(r#"{{"eventTime":"{at}","n":{n}}}"#)
+}
+
+// On one thread, with no await: the trail's flusher never runs; the reads flush.
+#[tokio::test]
+async fn the_nodes_batches_read_back_merged_oldest_first() {
+    let shared = Arc::new(Batches::default());
+    let table: Arc<dyn table::AuditTable> = shared.clone();
+    // Two nodes' batches, stored in the order they were flushed; their times interleave.
+    let a1 = [
+        record_at("2026-01-01T00:00:01Z", 1),
+        record_at("2026-01-01T00:00:03Z", 3),
+    ];
+    let b1 = [
+        record_at("2026-01-01T00:00:02Z", 2),
+        record_at("2026-01-01T00:00:04Z", 4),
+    ];
+    let a2 = [record_at("2026-01-01T00:00:05Z", 5)];
+    for batch in [&a1[..], &b1[..], &a2[..]] {
+        let first = batch[0][14..34].to_string();
+        table.append(&first, &first, &batch.join("\n")).unwrap();
+    }
+    let audit = Audit::start(None, AuditLevel::All, Some(table)).unwrap();
+    let numbers = |records: Vec<Value>| {
+        records
+            .iter()
+            .map(|r| r["n"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let since_2 = 1_767_225_602_000; // 2026-01-01T00:00:02Z
+    assert_eq!(numbers(audit.since(since_2, 10)), [2, 3, 4, 5]);
+    assert_eq!(numbers(audit.since(0, 3)), [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn on_a_shared_store_a_record_waits_in_the_buffer_until_a_flush_stores_it() {
+    let shared = Arc::new(Batches::default());
+    let audit = Audit::start(None, AuditLevel::All, Some(shared.clone())).unwrap();
+    audit.api_call(call(b"{}", &ResponseIds::default()));
+    assert!(shared.0.lock().unwrap().is_empty());
+    audit.flush();
+    let batches = shared.0.lock().unwrap();
+    assert_eq!(batches.len(), 1);
+    let record: Value = serde_json::from_str(&batches[0].lines).unwrap();
+    assert_eq!(record["eventName"], "ListSecrets");
+    assert_eq!(batches[0].first_at, record["eventTime"].as_str().unwrap());
 }

@@ -114,9 +114,11 @@ impl Server {
             true => Clock::shared(store.shared_clock_offset()),
             false => Clock::default(),
         };
+        // Nodes sharing a store keep one audit trail, in its database.
+        let audit_table = store.audit_table();
         let ctx = Arc::new(Ctx {
             store,
-            audit: crate::audit::Audit::start(audit_dir, config.audit)?,
+            audit: crate::audit::Audit::start(audit_dir, config.audit, audit_table)?,
             clock,
             credentials: Credentials::new(config.auth, &config.account, &config.principals),
             functions: config.functions.clone(),

@@ -99,6 +99,11 @@ impl Store {
         self.contents.engine.shared()
     }
 
+    /// Where the nodes sharing this store keep one audit trail.
+    pub fn audit_table(&self) -> Option<Arc<dyn crate::audit::table::AuditTable>> {
+        self.contents.engine.audit_table()
+    }
+
     /// The test clock's offset as the store keeps it for every node that shares it.
     pub fn shared_clock_offset(&self) -> Arc<dyn crate::clock::SharedOffset> {
         Arc::new(SharedClockOffset(Arc::clone(&self.contents.engine)))

@@ -122,6 +122,11 @@ pub trait Engine: Send + Sync {
     fn shared(&self) -> bool {
         false
     }
+
+    /// Where the processes sharing this engine keep one audit trail (`None`: each its own).
+    fn audit_table(&self) -> Option<Arc<dyn crate::audit::table::AuditTable>> {
+        None
+    }
 }
 
 /// A lock an engine holds for one change. Dropping it abandons the change and lets go.

@@ -23,6 +23,7 @@
 //!
 //! Queries run on this engine's own runtime, so the engine works under any caller's runtime.
 
+mod audit;
 mod cache;
 mod calls;
 mod conn;
@@ -43,8 +44,8 @@ use std::time::Duration;
 use target::{describe, Target};
 use tokio::runtime::Handle;
 
-/// The layout of the tables below; a newer one is refused.
-const SCHEMA_VERSION: i32 = 1;
+/// The layout of the tables below; a newer one is refused. 2 added `secretsd_audit`.
+const SCHEMA_VERSION: i32 = 2;
 /// The advisory lock nodes take to create or migrate the schema.
 const SCHEMA_LOCK: i64 = 0x7365_6372_6574_7364; // "secretsd"
 /// Connections per node: a change holds one from its lock to its commit, a read one per query.
@@ -120,7 +121,10 @@ async fn create_schema(pool: Pool) -> StoreResult<()> {
         .map_err(db_error)?;
     txn.batch_execute(
         "CREATE TABLE IF NOT EXISTS secretsd_schema (version integer NOT NULL);
-         CREATE TABLE IF NOT EXISTS secretsd_kv (k bytea PRIMARY KEY, v bytea NOT NULL);",
+         CREATE TABLE IF NOT EXISTS secretsd_kv (k bytea PRIMARY KEY, v bytea NOT NULL);
+         CREATE TABLE IF NOT EXISTS secretsd_audit (id bigserial PRIMARY KEY,
+             first_at text NOT NULL, last_at text NOT NULL, lines text NOT NULL);
+         CREATE INDEX IF NOT EXISTS secretsd_audit_last_at ON secretsd_audit (last_at);",
     )
     .await
     .map_err(db_error)?;
@@ -130,7 +134,8 @@ async fn create_schema(pool: Pool) -> StoreResult<()> {
         .map_err(db_error)?
         .get(0);
     match version {
-        None => {
+        // New, or an older layout that the statements above brought up to this one.
+        None | Some(..SCHEMA_VERSION) => {
             txn.execute(
                 "INSERT INTO secretsd_schema (version) VALUES ($1)",
                 &[&SCHEMA_VERSION],
@@ -195,5 +200,12 @@ impl Engine for Postgres {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn audit_table(&self) -> Option<Arc<dyn crate::audit::table::AuditTable>> {
+        Some(Arc::new(audit::PgAuditTable {
+            pool: self.pool.clone(),
+            handle: self.handle.clone(),
+        }))
     }
 }

@@ -1,0 +1,58 @@
+//! The cluster's audit trail: `secretsd_audit`, one row per batch that a node's flusher stores
+//! (its lines as text, which PostgreSQL compresses once a row is large).
+
+use super::calls::{block, db_error, pool_error};
+use crate::audit::table::{AuditTable, Batch};
+use deadpool_postgres::Pool;
+use tokio::runtime::Handle;
+
+const APPEND: &str = "INSERT INTO secretsd_audit (first_at, last_at, lines) VALUES ($1, $2, $3)";
+/// From the first batch that ends at or after `$1` (found through its index), in stored order.
+const BATCHES: &str = "SELECT id, first_at, lines FROM secretsd_audit \
+     WHERE id > $2 AND id >= (SELECT coalesce(min(id), 9223372036854775807) FROM secretsd_audit \
+     WHERE last_at >= $1) ORDER BY id LIMIT $3";
+
+pub struct PgAuditTable {
+    pub pool: Pool,
+    pub handle: Handle,
+}
+
+impl AuditTable for PgAuditTable {
+    fn append(&self, first_at: &str, last_at: &str, lines: &str) -> Result<(), String> {
+        let pool = self.pool.clone();
+        let row = [first_at.to_string(), last_at.to_string(), lines.to_string()];
+        block(&self.handle, async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let statement = client.prepare_cached(APPEND).await.map_err(db_error)?;
+            client
+                .execute(&statement, &[&row[0], &row[1], &row[2]])
+                .await
+                .map_err(db_error)?;
+            Ok(())
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    fn batches(&self, since: &str, after: i64, limit: usize) -> Result<Vec<Batch>, String> {
+        let pool = self.pool.clone();
+        let since = since.to_string();
+        let limit = limit as i64;
+        block(&self.handle, async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let statement = client.prepare_cached(BATCHES).await.map_err(db_error)?;
+            let rows = client
+                .query(&statement, &[&since, &after, &limit])
+                .await
+                .map_err(db_error)?;
+            Ok(rows
+                .into_iter()
+                .map(|row| Batch {
+                    id: row.get(0),
+                    first_at: row.get(1),
+                    lines: row.get(2),
+                })
+                .collect())
+        })
+        .map_err(|e| e.to_string())
+    }
+}
