@@ -327,6 +327,57 @@ async fn a_cached_read_never_hides_an_acknowledged_change() {
     b.shutdown().await;
 }
 
+/// A node alone on its database has no other node's cache to outwait: its writes are
+/// acknowledged at once, and its own cache still never serves what they replaced. Once a
+/// second node is up, every write waits out the window again.
+#[tokio::test]
+async fn a_node_alone_waits_for_no_cache_but_its_own_and_a_second_node_makes_writes_wait() {
+    let EngineKind::Postgres(url) = database() else {
+        unreachable!()
+    };
+    let db = EngineKind::Postgres(format!("{url}&cache_window_ms=1000"));
+    let a = node(&db).await;
+    let sa = client(&a);
+    sa.create_secret()
+        .name("alone")
+        .secret_string("v0")
+        .send()
+        .await
+        .unwrap();
+    let put = |value: String| {
+        let sa = sa.clone();
+        async move {
+            let started = std::time::Instant::now();
+            sa.put_secret_value()
+                .secret_id("alone")
+                .secret_string(value)
+                .send()
+                .await
+                .unwrap();
+            started.elapsed()
+        }
+    };
+    for n in 1..=3 {
+        assert_eq!(value_of(&sa, "alone").await, format!("v{}", n - 1)); // cached for 1 s
+        let took = put(format!("v{n}")).await;
+        assert!(
+            took < std::time::Duration::from_millis(900),
+            "no wait alone: {took:?}"
+        );
+        assert_eq!(value_of(&sa, "alone").await, format!("v{n}"));
+    }
+    let b = node(&db).await;
+    assert_eq!(value_of(&client(&b), "alone").await, "v3"); // in b's cache now
+    let took = put("v4".into()).await;
+    assert!(
+        took >= std::time::Duration::from_secs(1),
+        "b's cache is outwaited: {took:?}"
+    );
+    assert_eq!(value_of(&client(&b), "alone").await, "v4");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
 /// TLS to the database: `sslmode=require` verifies the server against `sslrootcert` (the private
 /// CA of scripts/testdb), and without that CA the node refuses to start rather than trust it.
 #[tokio::test]

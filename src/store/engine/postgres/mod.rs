@@ -9,12 +9,15 @@
 //!   until its commit, so changes to one secret are serialised across nodes and none is lost
 //!   (`write`).
 //! - Reads are cached on each node for a short window (`cache_window_ms` in the URL, 2 ms by
-//!   default; 0 turns the cache off), and every change waits that window after its commit
-//!   before it is acknowledged. An entry is served only within the window from the moment its
-//!   query was sent, so an entry a node serves after a change was acknowledged anywhere was
-//!   fetched after that change committed: a read on any node sees every acknowledged change,
-//!   with no query on a hit (`cache`). A change reads under its lock, never from the cache.
-//!   Values are cached as they are stored, sealed. The store's decoded record cache is not used
+//!   default; 0 turns the cache off), and while another node is alive every change waits that
+//!   window after its commit before it is acknowledged. An entry is served only within the
+//!   window from the moment its query was sent, so an entry a node serves after a change was
+//!   acknowledged anywhere was fetched after that change committed: a read on any node sees
+//!   every acknowledged change, with no query on a hit (`cache`). Nodes know of each other
+//!   through `secretsd_nodes` (`members`): a change learns, after its commit, whether another
+//!   node is alive, and a node alone does not wait (its own cache refuses reads sent before
+//!   its own changes). A change reads under its lock, never from the cache. Values are cached
+//!   as they are stored, sealed. The store's decoded record cache is not used
 //!   (`Snapshot::generation` is `None`).
 //! - The schema is created at start under a transaction-scoped advisory lock, so nodes starting
 //!   at once do not race; `secretsd_schema` records its version.
@@ -27,6 +30,7 @@ mod audit;
 mod cache;
 mod calls;
 mod conn;
+mod members;
 mod read;
 mod target;
 mod write;
@@ -44,7 +48,8 @@ use std::time::Duration;
 use target::{describe, Target};
 use tokio::runtime::Handle;
 
-/// The layout of the tables below; a newer one is refused. 2 added `secretsd_audit`.
+/// The layout of the tables below; a newer one is refused. 2 added `secretsd_audit` and
+/// `secretsd_nodes`.
 const SCHEMA_VERSION: i32 = 2;
 /// The advisory lock nodes take to create or migrate the schema.
 const SCHEMA_LOCK: i64 = 0x7365_6372_6574_7364; // "secretsd"
@@ -57,6 +62,7 @@ pub struct Postgres {
     handle: Handle,
     pool: Pool,
     cache: Arc<ReadCache>,
+    members: Arc<members::Members>,
 }
 
 impl Drop for Postgres {
@@ -100,6 +106,7 @@ impl Postgres {
             runtime: Some(runtime),
             pool,
             cache: Arc::new(ReadCache::new(target.cache_window)),
+            members: Arc::new(members::Members::new()),
         };
         let pool = engine.pool.clone();
         block(&engine.handle, create_schema(pool)).map_err(|e| match e {
@@ -108,6 +115,17 @@ impl Postgres {
                 describe(&target.config)
             )),
             other => other,
+        })?;
+        // Registered before anything is served from the cache, and kept so.
+        let (members, pool, cache) = (
+            engine.members.clone(),
+            engine.pool.clone(),
+            engine.cache.clone(),
+        );
+        block(&engine.handle, async move {
+            members.renew(&pool, &cache).await?;
+            tokio::spawn(members.keep_renewing(pool, cache));
+            Ok(())
         })?;
         Ok(engine)
     }
@@ -123,8 +141,10 @@ async fn create_schema(pool: Pool) -> StoreResult<()> {
         "CREATE TABLE IF NOT EXISTS secretsd_schema (version integer NOT NULL);
          CREATE TABLE IF NOT EXISTS secretsd_kv (k bytea PRIMARY KEY, v bytea NOT NULL);
          CREATE TABLE IF NOT EXISTS secretsd_audit (id bigserial PRIMARY KEY,
-             first_at text NOT NULL, last_at text NOT NULL, lines text NOT NULL);
-         CREATE INDEX IF NOT EXISTS secretsd_audit_last_at ON secretsd_audit (last_at);",
+             first_at text NOT NULL, last_at text NOT NULL, lines bytea NOT NULL);
+         ALTER TABLE secretsd_audit ALTER COLUMN lines SET STORAGE EXTERNAL;
+         CREATE INDEX IF NOT EXISTS secretsd_audit_last_at ON secretsd_audit (last_at);
+         CREATE TABLE IF NOT EXISTS secretsd_nodes (id text PRIMARY KEY, seen_at timestamptz NOT NULL);",
     )
     .await
     .map_err(db_error)?;
@@ -153,11 +173,15 @@ async fn create_schema(pool: Pool) -> StoreResult<()> {
     txn.commit().await.map_err(db_error)
 }
 
-/// A change without a lock, then the wait before it is acknowledged.
-async fn apply_and_wait(pool: Pool, cache: Arc<ReadCache>, ops: Vec<Op>) -> StoreResult<()> {
-    let committed = write::apply(pool, &ops).await;
-    write::wait_out(&cache, &ops).await;
-    committed
+impl Postgres {
+    fn apply_ops(&self, ops: Vec<Op>) -> impl std::future::Future<Output = StoreResult<()>> {
+        write::apply(
+            self.pool.clone(),
+            self.cache.clone(),
+            self.members.clone(),
+            ops,
+        )
+    }
 }
 
 impl Engine for Postgres {
@@ -170,17 +194,11 @@ impl Engine for Postgres {
     }
 
     fn apply(&self, ops: Vec<Op>) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(spawn(
-            &self.handle,
-            apply_and_wait(self.pool.clone(), self.cache.clone(), ops),
-        ))
+        Box::pin(spawn(&self.handle, self.apply_ops(ops)))
     }
 
     fn apply_now(&self, ops: Vec<Op>) -> StoreResult<()> {
-        block(
-            &self.handle,
-            apply_and_wait(self.pool.clone(), self.cache.clone(), ops),
-        )
+        block(&self.handle, self.apply_ops(ops))
     }
 
     fn lock<'a>(&'a self, key: &'a [u8]) -> BoxFuture<'a, StoreResult<Option<Box<dyn Held>>>> {
@@ -194,6 +212,7 @@ impl Engine for Postgres {
                 txn: Arc::new(txn),
                 handle: self.handle.clone(),
                 cache: self.cache.clone(),
+                members: self.members.clone(),
             }) as Box<dyn Held>))
         })
     }

@@ -6,24 +6,24 @@
 //!   go with its connections.
 //! - other changes (hints, the key check, a reset) take no lock (`apply`).
 //!
-//! Consecutive puts and removes are folded into one statement (the last op on a key wins), and
-//! a change's statements go as one simple-protocol message (keys and values as hex literals),
-//! so a change costs the database two messages however many keys it touches. Either way the
+//! Consecutive puts and removes are folded into one statement (the last op on a key wins), so
+//! a change costs the database a few prepared statements however many keys it touches. Either way the
 //! change waits out the node cache's window after its commit before it is acknowledged.
 
 use super::cache::ReadCache;
 use super::calls::{db_error, pool_error};
-use super::conn::{LockedTxn, Source, TxnConn};
+use super::conn::{LockedTxn, Source, TxnConn, GET};
+use super::members::{Members, OTHERS_ALIVE};
 use super::read::PgSnapshot;
 use crate::store::engine::{prefix_end, Held, Op, Snapshot};
 use crate::store::error::{StoreError, StoreResult};
 use deadpool_postgres::{ClientWrapper, Pool};
-use futures_util::future::BoxFuture;
+use futures_util::future::{try_join_all, BoxFuture};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::runtime::Handle;
-use tokio_postgres::SimpleQueryMessage;
+use tokio_postgres::types::ToSql;
 
 /// A change's statements: each run of puts and removes is one statement (the sets are
 /// disjoint), prefix removals and clears keep their place between runs.
@@ -39,48 +39,35 @@ enum Step {
     Clear,
 }
 
-/// `bytes` as an SQL literal: hex digits only, so nothing in them can end the string.
-fn literal(bytes: &[u8]) -> String {
-    format!("'\\x{}'::bytea", hex::encode(bytes))
-}
-
-fn array(items: &[Vec<u8>]) -> String {
-    let items: Vec<String> = items.iter().map(|b| literal(b)).collect();
-    format!("ARRAY[{}]::bytea[]", items.join(","))
-}
+/// Removes keys ($3) and upserts others ($1, $2): disjoint sets, so one statement does both.
+const WRITE: &str = "WITH gone AS (DELETE FROM secretsd_kv WHERE k = ANY($3::bytea[])) \
+     INSERT INTO secretsd_kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+     ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v";
+const REMOVE_RANGE: &str = "DELETE FROM secretsd_kv WHERE k >= $1 AND k < $2";
+const REMOVE_FROM: &str = "DELETE FROM secretsd_kv WHERE k >= $1";
+const CLEAR: &str = "DELETE FROM secretsd_kv";
+const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
 
 impl Step {
-    fn sql(&self) -> String {
+    fn sql(&self) -> &'static str {
+        match self {
+            Step::Write { .. } => WRITE,
+            Step::RemoveRange(..) => REMOVE_RANGE,
+            Step::RemoveFrom(_) => REMOVE_FROM,
+            Step::Clear => CLEAR,
+        }
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         match self {
             Step::Write {
                 keys,
                 values,
                 removed,
-            } => match (keys.is_empty(), removed.is_empty()) {
-                (true, _) => format!("DELETE FROM secretsd_kv WHERE k = ANY({})", array(removed)),
-                (false, removed_none) => format!(
-                    "{}INSERT INTO secretsd_kv (k, v) SELECT * FROM unnest({}, {}) \
-                     ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-                    match removed_none {
-                        true => String::new(),
-                        false => format!(
-                            "WITH gone AS (DELETE FROM secretsd_kv WHERE k = ANY({})) ",
-                            array(removed)
-                        ),
-                    },
-                    array(keys),
-                    array(values),
-                ),
-            },
-            Step::RemoveRange(from, to) => format!(
-                "DELETE FROM secretsd_kv WHERE k >= {} AND k < {}",
-                literal(from),
-                literal(to)
-            ),
-            Step::RemoveFrom(from) => {
-                format!("DELETE FROM secretsd_kv WHERE k >= {}", literal(from))
-            }
-            Step::Clear => "DELETE FROM secretsd_kv".into(),
+            } => vec![keys, values, removed],
+            Step::RemoveRange(from, to) => vec![from, to],
+            Step::RemoveFrom(from) => vec![from],
+            Step::Clear => vec![],
         }
     }
 }
@@ -134,23 +121,64 @@ fn steps(ops: &[Op]) -> Vec<Step> {
     steps
 }
 
-/// `ops` and then COMMIT (`commit`) as one message: one round trip, one parse. Without an
-/// open transaction, the statements of one message are one transaction of their own.
-async fn send(client: &ClientWrapper, ops: &[Op], commit: bool) -> StoreResult<()> {
-    let mut sql: Vec<String> = steps(ops).iter().map(Step::sql).collect();
-    if commit {
-        sql.push("COMMIT".into());
+/// `ops` (opening a transaction first unless `in_txn`), COMMIT, then the count of other live
+/// nodes, pipelined: one round trip once the statements are prepared on the connection (they
+/// are parsed once per connection, not per change). `Ok(true)`: no other node is alive.
+async fn send(
+    client: &ClientWrapper,
+    ops: &[Op],
+    in_txn: bool,
+    members: &Members,
+) -> StoreResult<bool> {
+    let steps = steps(ops);
+    let mut statements = Vec::with_capacity(steps.len());
+    for step in &steps {
+        statements.push(client.prepare_cached(step.sql()).await.map_err(db_error)?);
     }
-    client
-        .batch_execute(&sql.join(";\n"))
+    let count = client
+        .prepare_cached(OTHERS_ALIVE)
         .await
-        .map_err(db_error)
+        .map_err(db_error)?;
+    let params: Vec<_> = steps.iter().map(Step::params).collect();
+    // Polled in order, each request is sent in order before any answer is awaited.
+    let opened = async {
+        if !in_txn {
+            client.batch_execute("BEGIN").await.map_err(db_error)?;
+        }
+        Ok::<_, StoreError>(())
+    };
+    let written = try_join_all(
+        statements
+            .iter()
+            .zip(&params)
+            .map(|(statement, params)| client.execute(statement, params)),
+    );
+    let written = async { written.await.map_err(db_error) };
+    let committed = async { client.batch_execute("COMMIT").await.map_err(db_error) };
+    // After the commit: it sees every node registered before the commit ended.
+    let others = async {
+        client
+            .query_one(&count, &[&members.id])
+            .await
+            .map_err(db_error)
+    };
+    let (_, _, _, others) = futures_util::try_join!(opened, written, committed, others)?;
+    Ok(others.get::<_, i64>(0) == 0)
 }
 
 /// A change without a lock: one transaction on a connection of the pool.
-pub async fn apply(pool: Pool, ops: &[Op]) -> StoreResult<()> {
-    let client = pool.get().await.map_err(pool_error)?;
-    send(&client, ops, false).await
+pub async fn apply(
+    pool: Pool,
+    cache: Arc<ReadCache>,
+    members: Arc<Members>,
+    ops: Vec<Op>,
+) -> StoreResult<()> {
+    let alone = match pool.get().await {
+        Ok(client) => send(&client, &ops, false, &members).await,
+        Err(e) => Err(pool_error(e)),
+    };
+    wait_out(&cache, &ops, &alone).await;
+    alone.map(|_| ())
 }
 
 /// The advisory lock id of a key: 64 bits of its hash (a collision only serialises more).
@@ -159,31 +187,23 @@ fn lock_id(key: &[u8]) -> i64 {
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
-/// Opens a change's transaction on a connection of the pool, locks `key` and reads it, in
-/// one message: the read runs once the lock is held, and sees what committed before.
+/// Opens a change's transaction on a connection of the pool, locks `key` and reads it, in one
+/// round trip.
 pub async fn lock(pool: Pool, handle: Handle, key: Vec<u8>) -> StoreResult<LockedTxn> {
     let client = pool.get().await.map_err(pool_error)?;
-    let sql = format!(
-        "BEGIN; SELECT pg_advisory_xact_lock({}); SELECT encode(v, 'hex') FROM secretsd_kv WHERE k = {}",
-        lock_id(&key),
-        literal(&key)
-    );
+    let lock = client.prepare_cached(LOCK).await.map_err(db_error)?;
+    let get = client.prepare_cached(GET).await.map_err(db_error)?;
+    let id = lock_id(&key);
     // From here on, dropping the connection rolls back whatever was sent.
     let conn = TxnConn::new(client, handle);
-    let answers = conn.client().simple_query(&sql).await.map_err(db_error)?;
-    let mut rows = answers.iter().filter_map(|answer| match answer {
-        SimpleQueryMessage::Row(row) => Some(row),
-        _ => None,
-    });
-    let _locked = rows.next();
-    let value = match rows.next().and_then(|row| row.get(0)) {
-        Some(text) => Some(hex::decode(text).map_err(|e| {
-            StoreError::Engine(format!(
-                "the database answered a value that is not hex: {e}"
-            ))
-        })?),
-        None => None,
-    };
+    let client = conn.client();
+    let (_, _, row) = futures_util::try_join!(
+        async { client.batch_execute("BEGIN").await.map_err(db_error) },
+        async { client.execute(&lock, &[&id]).await.map_err(db_error) },
+        // Sent after the lock: it runs once the lock is held, and sees what committed before.
+        async { client.query_opt(&get, &[&key]).await.map_err(db_error) },
+    )?;
+    let value = row.map(|row| row.get::<_, Vec<u8>>(0));
     Ok(LockedTxn { conn, key, value })
 }
 
@@ -192,6 +212,7 @@ pub struct Locked {
     pub txn: Arc<LockedTxn>,
     pub handle: Handle,
     pub cache: Arc<ReadCache>,
+    pub members: Arc<Members>,
 }
 
 impl Held for Locked {
@@ -204,25 +225,32 @@ impl Held for Locked {
     }
 
     fn commit(self: Box<Self>, ops: Vec<Op>) -> BoxFuture<'static, StoreResult<()>> {
-        let Locked { txn, handle, cache } = *self;
+        let Locked {
+            txn,
+            handle,
+            cache,
+            members,
+        } = *self;
         Box::pin(super::calls::spawn(&handle, async move {
-            let committed = send(txn.conn.client(), &ops, true).await;
-            if committed.is_ok() {
+            let alone = send(txn.conn.client(), &ops, true, &members).await;
+            if alone.is_ok() {
                 txn.conn.committed();
             }
             drop(txn);
-            wait_out(&cache, &ops).await;
-            committed
+            wait_out(&cache, &ops, &alone).await;
+            alone.map(|_| ())
         }))
     }
 }
 
 /// After a commit (or a commit whose answer was lost, which may still have happened): this
-/// node reads what changed again, and the change is acknowledged only once no node can serve
-/// an entry read before it (see the engine's docs).
-pub async fn wait_out(cache: &ReadCache, ops: &[Op]) {
+/// node reads what changed again, and, unless the node is alone, the change is acknowledged
+/// only once no other node can serve an entry read before it (see the engine's docs).
+async fn wait_out(cache: &ReadCache, ops: &[Op], alone: &StoreResult<bool>) {
     cache.forget(ops);
-    tokio::time::sleep(cache.window).await;
+    if !matches!(alone, Ok(true)) {
+        tokio::time::sleep(cache.window).await;
+    }
 }
 
 #[cfg(test)]
