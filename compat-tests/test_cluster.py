@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from conftest import SecretsdProcess, client
 from test_crash import CUT, check_invariants
+from test_rotation import wait_for
 
 WRITERS = 16
 SECRETS = 400
@@ -192,16 +193,6 @@ def admin(node, path, body=None):
 
 def rotation_state(node, arn):
     return admin(node, "/_secretsd/rotations?secret=" + urllib.parse.quote(arn))
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached")
 
 
 def steps_run(tmp_path, token):
