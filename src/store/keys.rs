@@ -47,9 +47,15 @@ pub(super) fn record_key(key: &SecretKey) -> Vec<u8> {
     out
 }
 
-pub(super) fn value_key(key: &SecretKey, version_id: &str) -> Vec<u8> {
+/// The prefix of the values kept beside `key`'s record.
+pub(super) fn values_prefix(key: &SecretKey) -> Vec<u8> {
     let mut out = record_key(key);
     out.push(0);
+    out
+}
+
+pub(super) fn value_key(key: &SecretKey, version_id: &str) -> Vec<u8> {
+    let mut out = values_prefix(key);
     out.extend_from_slice(version_id.as_bytes());
     out
 }

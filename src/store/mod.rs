@@ -190,8 +190,13 @@ impl Store {
         let guard = self.locks[(hasher.finish() as usize) % LOCK_STRIPES]
             .lock()
             .await;
-        // Other processes on a shared engine are held off too; the record is read after that.
-        let held = self.contents.engine.lock(&keys::record_key(key)).await?;
+        // Other processes on a shared engine are held off too; the record is read after that,
+        // and with it the values a change may move.
+        let held = self
+            .contents
+            .engine
+            .lock(&keys::record_key(key), &keys::values_prefix(key))
+            .await?;
         let view = held
             .as_deref()
             .map_or(self.contents.latest(), contents::View::Locked);

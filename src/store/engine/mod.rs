@@ -111,9 +111,12 @@ pub trait Engine: Send + Sync {
     /// Holds `key` against changes by other processes sharing this engine, for one change made
     /// through the returned lock. Changes within one process are already serialised by the
     /// store's own locks, so an engine that only one process opens needs none (`None`).
+    /// `family` is the prefix of the entries the change reads beside `key`: an engine whose
+    /// reads are round trips reads them with the lock.
     fn lock<'a>(
         &'a self,
         _key: &'a [u8],
+        _family: &'a [u8],
     ) -> BoxFuture<'a, Result<Option<Box<dyn Held>>, StoreError>> {
         Box::pin(async { Ok(None) })
     }

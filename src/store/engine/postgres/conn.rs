@@ -4,6 +4,7 @@
 use super::calls::{db_error, pool_error};
 use crate::store::error::StoreResult;
 use deadpool_postgres::{ClientWrapper, Object, Pool};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::runtime::Handle;
@@ -57,12 +58,20 @@ impl Drop for TxnConn {
     }
 }
 
-/// What a change holds: its transaction, the key it locked, and that key's value as read
-/// under the lock.
+/// What a change holds: its transaction, the key it locked, and what that key and the entries
+/// under `family` held when the lock was taken.
 pub struct LockedTxn {
     pub conn: TxnConn,
     pub key: Vec<u8>,
-    pub value: Option<Vec<u8>>,
+    pub family: Vec<u8>,
+    pub read: HashMap<Vec<u8>, Vec<u8>>,
+}
+
+impl LockedTxn {
+    /// `key`'s value as read with the lock, if it was among what was read.
+    pub fn read_with_lock(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        (key == self.key || key.starts_with(&self.family)).then(|| self.read.get(key).cloned())
+    }
 }
 
 /// Where a read's queries go.

@@ -201,10 +201,19 @@ impl Engine for Postgres {
         block(&self.handle, self.apply_ops(ops))
     }
 
-    fn lock<'a>(&'a self, key: &'a [u8]) -> BoxFuture<'a, StoreResult<Option<Box<dyn Held>>>> {
+    fn lock<'a>(
+        &'a self,
+        key: &'a [u8],
+        family: &'a [u8],
+    ) -> BoxFuture<'a, StoreResult<Option<Box<dyn Held>>>> {
         let locked = spawn(
             &self.handle,
-            write::lock(self.pool.clone(), self.handle.clone(), key.to_vec()),
+            write::lock(
+                self.pool.clone(),
+                self.handle.clone(),
+                key.to_vec(),
+                family.to_vec(),
+            ),
         );
         Box::pin(async move {
             let txn = locked.await?;

@@ -31,8 +31,8 @@ impl Snapshot for PgSnapshot {
 
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         if let Source::Locked(txn) = &self.source {
-            if txn.key == key {
-                return Ok(txn.value.clone());
+            if let Some(value) = txn.read_with_lock(key) {
+                return Ok(value);
             }
         }
         if let Some(value) = self.cache.as_ref().and_then(|c| c.get(key)) {

@@ -10,9 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Set on every session: no statement, and no wait for a lock, outlasts the engine's
-/// `CALL_TIMEOUT`.
-const SESSION_OPTIONS: &str =
-    "-c statement_timeout=10000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=30000";
+/// `CALL_TIMEOUT`. Each of the engine's statements is a lookup or a range on a primary key
+/// (or an index), so each is planned once per connection, not at every call, and never as a
+/// sequential scan: a plan made while a table is still small must stay right as it grows (and
+/// without JIT, which would compile every plan whose scans are priced out).
+const SESSION_OPTIONS: &str = "-c statement_timeout=10000 -c lock_timeout=10000 \
+     -c idle_in_transaction_session_timeout=30000 \
+     -c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c jit=off";
 
 /// What `--store postgres://…` names: the connection settings and the CA file that verifies the
 /// server (`sslrootcert`, which libpq reads and tokio-postgres does not).

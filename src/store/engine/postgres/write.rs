@@ -1,7 +1,7 @@
 //! Changes. Each is one transaction on one connection, its statements pipelined:
 //! - a change to a secret opens its transaction, takes a transaction-scoped advisory lock on
-//!   the record's key and reads the record, in one round trip (`lock`); its reads run on the
-//!   same connection; its writes and COMMIT go in one more (`Locked::commit`), and COMMIT lets
+//!   the record's key and reads the record and the values beside it, in one round trip
+//!   (`lock`); its other reads run on the same connection; its writes and COMMIT go in one more (`Locked::commit`), and COMMIT lets
 //!   the lock go. Changes to one secret are serialised across nodes, and a node that dies lets
 //!   go with its connections.
 //! - other changes (hints, the key check, a reset) take no lock (`apply`).
@@ -12,7 +12,7 @@
 
 use super::cache::ReadCache;
 use super::calls::{db_error, pool_error};
-use super::conn::{LockedTxn, Source, TxnConn, GET};
+use super::conn::{LockedTxn, Source, TxnConn};
 use super::members::{Members, OTHERS_ALIVE};
 use super::read::PgSnapshot;
 use crate::store::engine::{prefix_end, Held, Op, Snapshot};
@@ -47,6 +47,11 @@ const REMOVE_RANGE: &str = "DELETE FROM secretsd_kv WHERE k >= $1 AND k < $2";
 const REMOVE_FROM: &str = "DELETE FROM secretsd_kv WHERE k >= $1";
 const CLEAR: &str = "DELETE FROM secretsd_kv";
 const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+/// A locked key and its family (the entries from $2 up to $3, or on).
+const READ_LOCKED: &str = "SELECT k, v FROM secretsd_kv WHERE k = $1 \
+     UNION ALL SELECT k, v FROM secretsd_kv WHERE k >= $2 AND k < $3";
+const READ_LOCKED_ON: &str = "SELECT k, v FROM secretsd_kv WHERE k = $1 \
+     UNION ALL SELECT k, v FROM secretsd_kv WHERE k >= $2";
 
 impl Step {
     fn sql(&self) -> &'static str {
@@ -187,24 +192,48 @@ fn lock_id(key: &[u8]) -> i64 {
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
-/// Opens a change's transaction on a connection of the pool, locks `key` and reads it, in one
-/// round trip.
-pub async fn lock(pool: Pool, handle: Handle, key: Vec<u8>) -> StoreResult<LockedTxn> {
+/// Opens a change's transaction on a connection of the pool, locks `key` and reads it and the
+/// entries under `family`, in one round trip.
+pub async fn lock(
+    pool: Pool,
+    handle: Handle,
+    key: Vec<u8>,
+    family: Vec<u8>,
+) -> StoreResult<LockedTxn> {
     let client = pool.get().await.map_err(pool_error)?;
     let lock = client.prepare_cached(LOCK).await.map_err(db_error)?;
-    let get = client.prepare_cached(GET).await.map_err(db_error)?;
+    let family_end = prefix_end(&family);
+    let read = match family_end {
+        Some(_) => READ_LOCKED,
+        None => READ_LOCKED_ON,
+    };
+    let read = client.prepare_cached(read).await.map_err(db_error)?;
     let id = lock_id(&key);
     // From here on, dropping the connection rolls back whatever was sent.
     let conn = TxnConn::new(client, handle);
     let client = conn.client();
-    let (_, _, row) = futures_util::try_join!(
+    let (_, _, rows) = futures_util::try_join!(
         async { client.batch_execute("BEGIN").await.map_err(db_error) },
         async { client.execute(&lock, &[&id]).await.map_err(db_error) },
         // Sent after the lock: it runs once the lock is held, and sees what committed before.
-        async { client.query_opt(&get, &[&key]).await.map_err(db_error) },
+        async {
+            let params: Vec<&(dyn ToSql + Sync)> = match &family_end {
+                Some(end) => vec![&key, &family, end],
+                None => vec![&key, &family],
+            };
+            client.query(&read, &params).await.map_err(db_error)
+        },
     )?;
-    let value = row.map(|row| row.get::<_, Vec<u8>>(0));
-    Ok(LockedTxn { conn, key, value })
+    let read = rows
+        .into_iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    Ok(LockedTxn {
+        conn,
+        key,
+        family,
+        read,
+    })
 }
 
 /// A change under its lock: reads on its connection, and the commit that lets the lock go.
