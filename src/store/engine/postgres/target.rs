@@ -51,7 +51,13 @@ impl Target {
             true => base.to_string(),
             false => format!("{base}?{}", kept.join("&")),
         };
-        let mut config = tokio_postgres::Config::from_str(&url).map_err(|e| bad(e.to_string()))?;
+        // The cause names the option ("invalid value for option `sslmode`").
+        let mut config = tokio_postgres::Config::from_str(&url).map_err(|e| {
+            bad(match std::error::Error::source(&e) {
+                Some(cause) => format!("{e}: {cause}"),
+                None => e.to_string(),
+            })
+        })?;
         config.options(SESSION_OPTIONS);
         config.application_name("secretsd");
         config.connect_timeout(Duration::from_secs(5));
