@@ -1,7 +1,8 @@
 //! Admin endpoints for people and test harnesses, outside the AWS API (no SigV4). Every one
 //! but the health check needs the admin token in strict mode or from beyond loopback
 //! (`server::door`):
-//! - `GET  /_secretsd/health` → `{"status":"ok","version":"…"}`
+//! - `GET  /_secretsd/health` → `{"status":"ok","version":"…"}`, or 503 and
+//!   `{"status":"degraded","reason":"…"}` while the store refuses changes (a full disk)
 //! - `POST /_secretsd/reset` (and moto's `POST /moto-api/reset`) → wipes every secret and puts
 //!   the clock back to system time
 //! - `GET  /_secretsd/clock` → the server's time; `POST /_secretsd/clock` with
@@ -33,6 +34,19 @@ fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<
     response
 }
 
+/// 200 and `ok`, or, while the store refuses changes (a full disk), 503 and `degraded` with
+/// the reason: what a container's health check takes for unhealthy.
+fn health(ctx: &Ctx) -> Response<Full<Bytes>> {
+    let version = env!("CARGO_PKG_VERSION");
+    match ctx.store.degraded() {
+        None => json_response(StatusCode::OK, json!({"status": "ok", "version": version})),
+        Some(reason) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "degraded", "reason": reason, "version": version}),
+        ),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClockChange {
@@ -48,10 +62,7 @@ pub async fn handle(
     body: &[u8],
 ) -> Response<Full<Bytes>> {
     let result = match (method, path) {
-        (&Method::GET, HEALTH_PATH) => Ok(json!({
-            "status": "ok",
-            "version": env!("CARGO_PKG_VERSION"),
-        })),
+        (&Method::GET, HEALTH_PATH) => return health(ctx),
         (&Method::POST, "/_secretsd/reset" | "/moto-api/reset") => {
             ctx.clock.reset();
             ctx.store.reset().await.map(|_| json!({"status": "ok"}))

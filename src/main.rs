@@ -203,6 +203,9 @@ fn init_logging(level: &str) -> Result<(), BadLogLevel> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A log that cannot be written (stderr on a full disk) must not fail the request
+        // that logged: the subscriber's own report of it would panic writing to stderr.
+        .log_internal_errors(false)
         .init();
     Ok(())
 }

@@ -150,7 +150,10 @@ async fn read_value(
     }
     let version = select_version(ctx, secret, version_id, version_stage)?;
     let value = ctx.store.read_value(secret, &version)?;
-    record_access(ctx, secret, &version).await?;
+    // The value is answered even when its access date cannot be written (a full disk, say).
+    if let Err(e) = record_access(ctx, secret, &version).await {
+        tracing::warn!(error = %e.message, "cannot record the access date of a read");
+    }
     let (secret_string, secret_binary) = match value {
         SecretValue::String(s) => (Some(s), None),
         SecretValue::Binary(b) => (None, Some(Blob(b))),

@@ -12,6 +12,11 @@ pub const MARKED_FOR_DELETION: &str =
 
 /// What a client sees of a fault on our side; the details go to the log only.
 pub const INTERNAL: &str = "An error occurred on the server side.";
+/// secretsd's own: a change refused because the disk that holds the store is full (reads are
+/// still answered).
+pub const NO_SPACE: &str =
+    "The change was not stored: no space is left on the disk that holds secretsd's data. \
+     Reads are still answered; free some space and try again.";
 
 /// Coral's authentication errors (docs/aws-behaviour.md §6.4).
 pub const MISSING_AUTHENTICATION_TOKEN: &str = "Missing Authentication Token";

@@ -30,6 +30,9 @@ pub enum StoreError {
     /// A read or a write the engine refused.
     #[error("storage: {0}")]
     Engine(String),
+    /// The disk that holds the data dir has no room for a change: it is refused, reads go on.
+    #[error("no space left on the disk that holds the data dir")]
+    NoSpace,
     /// The database of a shared store cannot be reached, or did not answer in time.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
@@ -45,9 +48,16 @@ impl StoreError {
     }
 }
 
-/// A client is told only that the service failed; the log has the detail.
+/// A client is told only that the service failed (the log has the detail), except when the
+/// cause is one an operator fixes and the client should be told: a full disk.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        ApiError::internal(e)
+        match e {
+            StoreError::NoSpace => ApiError::new(
+                crate::error::ErrorCode::InternalServiceError,
+                crate::error::messages::NO_SPACE,
+            ),
+            e => ApiError::internal(e),
+        }
     }
 }

@@ -99,6 +99,11 @@ impl Store {
         self.contents.engine.shared()
     }
 
+    /// Why the store serves only part of what it should (reads but no changes), if it does.
+    pub fn degraded(&self) -> Option<String> {
+        self.contents.engine.degraded()
+    }
+
     /// Where the nodes sharing this store keep one audit trail.
     pub fn audit_table(&self) -> Option<Arc<dyn crate::audit::table::AuditTable>> {
         self.contents.engine.audit_table()

@@ -121,6 +121,12 @@ pub trait Engine: Send + Sync {
         Box::pin(async { Ok(None) })
     }
 
+    /// Why the engine serves only part of what it should (reads but no changes, say), if it
+    /// does: the health check reports it.
+    fn degraded(&self) -> Option<String> {
+        None
+    }
+
     /// Whether other processes may open this engine at once (a shared database).
     fn shared(&self) -> bool {
         false

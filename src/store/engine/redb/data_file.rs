@@ -1,5 +1,6 @@
-//! The data file as redb reaches it: redb's own file backend, except that the syncs of the open
-//! are owed rather than made, for as long as the open writes nothing but redb's header.
+//! The data file: its opening (at start, and again after redb failed on the disk), and the file
+//! as redb reaches it: redb's own file backend, except that the syncs of the open are owed
+//! rather than made, for as long as the open writes nothing but redb's header.
 //!
 //! Why: after `kill -9` the page cache still holds what the dead process wrote and had not
 //! synced, which is a lot when the kill cuts a checkpoint short. redb's open rewrites its header
@@ -20,11 +21,55 @@
 //! resize ends the deferral before it happens, so redb's order of writes and syncs holds for
 //! them as it would without this wrapper.
 
-use redb::StorageBackend;
+use super::snapshot::guarded;
+use crate::store::error::{StoreError, StoreResult};
+use redb::{Database, StorageBackend};
 use std::io;
 use std::ops::Bound;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+/// The file in the data dir.
+pub const FILE_NAME: &str = "secrets.redb";
+
+/// Opens (or creates) `dir/secrets.redb`: at start, and again after redb failed on the disk.
+pub fn open_data_file(dir: &Path, cache_bytes: usize) -> StoreResult<Database> {
+    let path = dir.join(FILE_NAME);
+    let cannot_open = |detail: &dyn std::fmt::Display| StoreError::Open {
+        dir: dir.to_path_buf(),
+        detail: detail.to_string(),
+    };
+    guarded("opening the data file", || {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| cannot_open(&e))?;
+        let file = redb::backends::FileBackend::new(file).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(dir.to_path_buf()),
+            other => cannot_open(&other),
+        })?;
+        let (backend, deferral) = DeferredSync::new(file);
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create_with_backend(backend)
+            .map_err(|e| match e {
+                redb::DatabaseError::Storage(redb::StorageError::Corrupted(why)) => {
+                    StoreError::DamagedAtOpen {
+                        dir: dir.to_path_buf(),
+                        why,
+                    }
+                }
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(dir.to_path_buf()),
+                other => cannot_open(&other),
+            })?;
+        deferral.finish();
+        Ok(db)
+    })
+}
 
 /// redb's header is the first 320 bytes of the file; a write that stays within the first sector
 /// is a header write (and atomic on the disk).

@@ -54,6 +54,8 @@ pub struct Journal {
     epoch: u64,
     next_seq: u64,
     offset: u64,
+    /// Where the last record appended since the open or the last restart begins.
+    last: Option<u64>,
     dir: PathBuf,
     /// Its records are mapped by a replay that readers may still hold: the file is replaced,
     /// not overwritten, when the journal restarts.
@@ -135,6 +137,7 @@ impl Journal {
             epoch,
             next_seq: replayed.len() as u64,
             offset,
+            last: None,
             mapped: !replayed.is_empty(),
         };
         Ok((journal, replayed))
@@ -152,9 +155,23 @@ impl Journal {
         }
         self.file.write_all_at(&record, self.offset)?;
         self.file.sync_data()?;
+        self.last = Some(self.offset);
         self.offset += record.len() as u64;
         self.next_seq += 1;
         Ok(Appended::Durable)
+    }
+
+    /// Takes back the last record appended, whose change failed: its header is zeroed (a
+    /// replay ends where it was) and synced, and the next append goes where it was.
+    pub fn retract_last(&mut self) -> std::io::Result<()> {
+        let Some(at) = self.last.take() else {
+            return Err(std::io::Error::other("no record to retract"));
+        };
+        self.file.write_all_at(&[0u8; HEADER], at)?;
+        self.file.sync_data()?;
+        self.offset = at;
+        self.next_seq -= 1;
+        Ok(())
     }
 
     /// After a checkpoint that recorded `epoch`: what the journal holds is in the data file, and
@@ -163,6 +180,7 @@ impl Journal {
         self.epoch = epoch;
         self.next_seq = 0;
         self.offset = 0;
+        self.last = None;
         if self.mapped {
             match Journal::write_new(&self.dir, CAPACITY) {
                 Ok(file) => {
@@ -486,6 +504,29 @@ mod tests {
         // Another epoch's records are history, not changes.
         let (_, replayed) = Journal::open(dir.path(), 8).unwrap();
         assert!(replayed.is_empty());
+    }
+
+    #[test]
+    fn a_retracted_record_is_not_replayed_and_the_next_takes_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = written(dir.path(), 3, 2);
+        journal.retract_last().unwrap();
+        assert!(
+            journal.retract_last().is_err(),
+            "only the last record can be taken back"
+        );
+        drop(journal);
+        let (mut journal, replayed) = Journal::open(dir.path(), 3).unwrap();
+        assert_eq!(replayed.len(), 1);
+        assert_eq!(
+            format!("{:?}", replayed.owned()[0]),
+            format!("{:?}", ops(0))
+        );
+        assert_eq!(journal.append(ops(5).iter()).unwrap(), Appended::Durable);
+        drop(journal);
+        let (_, replayed) = Journal::open(dir.path(), 3).unwrap();
+        let changes: Vec<String> = replayed.owned().iter().map(|c| format!("{c:?}")).collect();
+        assert_eq!(changes, [format!("{:?}", ops(0)), format!("{:?}", ops(5))]);
     }
 
     #[test]

@@ -36,30 +36,32 @@ mod data_file;
 mod journal;
 mod overlay;
 mod snapshot;
+mod space;
 #[cfg(test)]
 mod tests;
 
 use super::{Engine, Op, Snapshot};
 use crate::store::error::{StoreError, StoreResult};
-use committer::{commit, open_journal, Commit, Committer, Message, Reply};
-use data_file::DeferredSync;
+use committer::{commit, open_journal, Commit, Committer, DataFiles, Message, Reply};
+use data_file::open_data_file;
 use futures_util::future::BoxFuture;
 use journal::Journal;
 use overlay::Overlay;
 use redb::Database;
 use snapshot::{guarded, Latest};
+use space::Space;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
-/// The file in the data dir.
-pub const FILE_NAME: &str = "secrets.redb";
+pub use data_file::FILE_NAME;
 
 /// The redb engine: the data file, its journal, and the committer thread that writes both.
 pub struct Redb {
-    db: Arc<Database>,
     latest: Arc<Latest>,
+    /// `None` in memory.
+    space: Option<Arc<Space>>,
     /// `None` only while dropping.
     changes: Option<mpsc::Sender<Message>>,
     committer: Option<std::thread::JoinHandle<()>>,
@@ -81,40 +83,8 @@ impl Redb {
     /// Opens (or creates) `dir/secrets.redb` and its journal, replaying what a crash left in
     /// the journal.
     pub fn open_dir(dir: &Path, cache_bytes: usize) -> StoreResult<Redb> {
-        let path = dir.join(FILE_NAME);
         let started = std::time::Instant::now();
-        let cannot_open = |detail: &dyn std::fmt::Display| StoreError::Open {
-            dir: dir.to_path_buf(),
-            detail: detail.to_string(),
-        };
-        let db = guarded("opening the data file", || {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(|e| cannot_open(&e))?;
-            let file = redb::backends::FileBackend::new(file).map_err(|e| cannot_open(&e))?;
-            let (backend, deferral) = DeferredSync::new(file);
-            let db = Database::builder()
-                .set_cache_size(cache_bytes)
-                .create_with_backend(backend)
-                .map_err(|e| match e {
-                    redb::DatabaseError::Storage(redb::StorageError::Corrupted(why)) => {
-                        StoreError::DamagedAtOpen {
-                            dir: dir.to_path_buf(),
-                            why,
-                        }
-                    }
-                    redb::DatabaseError::DatabaseAlreadyOpen => {
-                        StoreError::InUse(dir.to_path_buf())
-                    }
-                    other => cannot_open(&other),
-                })?;
-            deferral.finish();
-            Ok(db)
-        })?;
+        let db = open_data_file(dir, cache_bytes)?;
         let data_file_ms = started.elapsed().as_secs_f64() * 1e3;
         let (journal, overlay) = guarded("reading the journal", || open_journal(&db, dir))?;
         tracing::info!(
@@ -122,7 +92,12 @@ impl Redb {
             journal_ms = started.elapsed().as_secs_f64() * 1e3 - data_file_ms,
             "opened the store"
         );
-        Redb::start(db, Some(journal), overlay)
+        let files = DataFiles {
+            dir: dir.to_path_buf(),
+            cache_bytes,
+            space: Arc::new(Space::new(dir)),
+        };
+        Redb::start(db, Some(journal), overlay, Some(files))
     }
 
     /// A store that lives and dies with the process.
@@ -132,25 +107,27 @@ impl Redb {
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(StoreError::engine)?;
         commit(&db, std::iter::empty(), Commit::Plain)?;
-        Redb::start(db, None, None)
+        Redb::start(db, None, None, None)
     }
 
     fn start(
         db: Database,
         journal: Option<Journal>,
         overlay: Option<Overlay>,
+        files: Option<DataFiles>,
     ) -> StoreResult<Redb> {
         let db = Arc::new(db);
         let (changes, queue) = mpsc::channel();
-        let latest = Arc::new(Latest::with_overlay(overlay));
-        let mut committer = Committer::new(db.clone(), latest.clone(), journal);
+        let latest = Arc::new(Latest::new(db.clone(), overlay));
+        let space = files.as_ref().map(|f| f.space.clone());
+        let mut committer = Committer::new(db, latest.clone(), journal, files);
         let committer = std::thread::Builder::new()
             .name("secretsd-commit".into())
             .spawn(move || committer.run(&queue))
             .map_err(|e| StoreError::Engine(format!("cannot start the committer: {e}")))?;
         Ok(Redb {
-            db,
             latest,
+            space,
             changes: Some(changes),
             committer: Some(committer),
         })
@@ -173,7 +150,14 @@ impl Redb {
 
 impl Engine for Redb {
     fn read(&self) -> StoreResult<Arc<dyn Snapshot>> {
-        Ok(self.latest.get_or_begin(&self.db)?)
+        Ok(self.latest.get_or_begin()?)
+    }
+
+    fn degraded(&self) -> Option<String> {
+        self.space
+            .as_ref()
+            .filter(|space| space.is_short())
+            .map(|_| StoreError::NoSpace.to_string() + ": changes are refused, reads are served")
     }
 
     /// What the journal held at open is applied now (reads were served through it meanwhile).

@@ -29,11 +29,11 @@ pub struct RedbSnapshot {
 /// Each invalidation starts a new generation, and at most one snapshot is begun per
 /// generation, so equal generations mean equal contents (what the store's record cache relies
 /// on).
-#[derive(Default)]
 pub struct Latest(Mutex<LatestSlot>);
 
-#[derive(Default)]
 struct LatestSlot {
+    /// `None` while the committer opens the data file again (`closed`, `reopened`).
+    db: Option<Arc<Database>>,
     snapshot: Option<Arc<RedbSnapshot>>,
     generation: u64,
     /// What the journal held at open, until the committer has applied it.
@@ -41,7 +41,7 @@ struct LatestSlot {
 }
 
 impl Latest {
-    pub fn get_or_begin(&self, db: &Database) -> StoreResult<Arc<RedbSnapshot>> {
+    pub fn get_or_begin(&self) -> StoreResult<Arc<RedbSnapshot>> {
         let mut slot = self
             .0
             .lock()
@@ -49,6 +49,11 @@ impl Latest {
         if let Some(snapshot) = slot.snapshot.as_ref() {
             return Ok(snapshot.clone());
         }
+        let Some(db) = slot.db.clone() else {
+            return Err(StoreError::Unavailable(
+                "the data file is being opened again".into(),
+            ));
+        };
         let generation = slot.generation;
         let overlay = slot.overlay.clone();
         let snapshot = Arc::new(guarded("starting a read", || {
@@ -65,11 +70,34 @@ impl Latest {
         Ok(snapshot)
     }
 
-    pub fn with_overlay(overlay: Option<Overlay>) -> Latest {
+    pub fn new(db: Arc<Database>, overlay: Option<Overlay>) -> Latest {
         Latest(Mutex::new(LatestSlot {
+            db: Some(db),
+            snapshot: None,
+            generation: 0,
             overlay: overlay.map(Arc::new),
-            ..LatestSlot::default()
         }))
+    }
+
+    /// Lets go of the database, so that it can be opened again (reads fail until `reopened`):
+    /// the caller drops it, outside the lock.
+    pub fn close(&self) -> Option<Arc<Database>> {
+        let mut db = None;
+        self.invalidate_and(|slot| db = slot.db.take());
+        db
+    }
+
+    #[cfg(test)]
+    pub fn database(&self) -> Option<Arc<Database>> {
+        self.0.lock().unwrap().db.clone()
+    }
+
+    /// The database opened again, with what its journal holds beyond it.
+    pub fn reopened(&self, db: Arc<Database>, overlay: Option<Overlay>) {
+        self.invalidate_and(|slot| {
+            slot.db = Some(db);
+            slot.overlay = overlay.map(Arc::new);
+        });
     }
 
     pub fn overlay(&self) -> Option<Arc<Overlay>> {

@@ -206,7 +206,7 @@ fn what_the_journal_held_is_applied_once_the_server_is_ready() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(engine.get(b"k").unwrap(), Some(b"v".to_vec()));
-    let txn = engine.db.begin_read().unwrap();
+    let txn = engine.latest.database().unwrap().begin_read().unwrap();
     let table = txn.open_table(TABLE).unwrap();
     assert_eq!(table.get(&b"k"[..]).unwrap().unwrap().value(), b"v");
 }
