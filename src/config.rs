@@ -32,6 +32,8 @@ pub struct Config {
     pub log_level: String,
     /// Which API calls the audit trail records (rotation events are always recorded).
     pub audit: AuditLevel,
+    /// How long, and up to what size, the audit files under the data dir are kept.
+    pub audit_retention: AuditRetention,
     /// Rotation functions by name (the last part of a `RotationLambdaARN`).
     pub functions: BTreeMap<String, FunctionConfig>,
     /// Principals declared in the config file, with their credentials and policies.
@@ -177,6 +179,24 @@ pub enum AuditLevel {
     Off,
 }
 
+/// The audit files' bounds (`audit_max_age_days`, `audit_max_mb`; 0: no bound). The defaults
+/// keep a busy CI machine's disk safe: a record is ~1 kB, so 512 MB holds about half a million
+/// calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditRetention {
+    pub max_age_days: u32,
+    pub max_bytes: u64,
+}
+
+impl Default for AuditRetention {
+    fn default() -> Self {
+        AuditRetention {
+            max_age_days: 30,
+            max_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -188,6 +208,7 @@ impl Default for Config {
             master_key: None,
             log_level: "info".to_string(),
             audit: AuditLevel::All,
+            audit_retention: AuditRetention::default(),
             principals: Vec::new(),
             functions: BTreeMap::new(),
             rotation_ca_file: None,
@@ -222,6 +243,8 @@ struct FileConfig {
     auth: Option<AuthMode>,
     log_level: Option<String>,
     audit: Option<AuditLevel>,
+    audit_max_age_days: Option<u32>,
+    audit_max_mb: Option<u64>,
     rotation_ca_file: Option<PathBuf>,
     allowed_hosts: Option<Vec<String>>,
     allowed_origins: Option<Vec<String>>,
@@ -247,6 +270,8 @@ pub struct Overrides {
     pub config_file: Option<PathBuf>,
     pub account: Option<String>,
     pub log_level: Option<String>,
+    pub audit_max_age_days: Option<u32>,
+    pub audit_max_mb: Option<u64>,
     pub master_key: Option<String>,
     pub auth: Option<AuthMode>,
     pub rotation_ca_file: Option<PathBuf>,
@@ -370,6 +395,18 @@ impl Config {
                 .or(file.log_level)
                 .unwrap_or(defaults.log_level),
             audit: file.audit.unwrap_or(defaults.audit),
+            audit_retention: AuditRetention {
+                max_age_days: overrides
+                    .audit_max_age_days
+                    .or(file.audit_max_age_days)
+                    .unwrap_or(defaults.audit_retention.max_age_days),
+                max_bytes: overrides
+                    .audit_max_mb
+                    .or(file.audit_max_mb)
+                    .map_or(defaults.audit_retention.max_bytes, |mb| {
+                        mb.saturating_mul(1024 * 1024)
+                    }),
+            },
             functions: check_functions(file.functions)?,
             principals,
             rotation_ca_file,
@@ -484,6 +521,42 @@ mod tests {
             config_file: Some(path),
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn audit_retention_comes_from_the_flags_over_the_file_over_the_defaults() {
+        let mb = 1024 * 1024;
+        assert_eq!(
+            with_file("").unwrap().audit_retention,
+            AuditRetention {
+                max_age_days: 30,
+                max_bytes: 512 * mb
+            }
+        );
+        let file = "audit_max_age_days = 7\naudit_max_mb = 0\n";
+        assert_eq!(
+            with_file(file).unwrap().audit_retention,
+            AuditRetention {
+                max_age_days: 7,
+                max_bytes: 0
+            }
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secretsd.toml");
+        std::fs::write(&path, file).unwrap();
+        let flagged = Config::resolve(Overrides {
+            config_file: Some(path),
+            audit_max_mb: Some(100),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            flagged.audit_retention,
+            AuditRetention {
+                max_age_days: 7,
+                max_bytes: 100 * mb
+            }
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ struct ServeArgs {
     /// Directory for the store and master key [default: ./.secretsd]
     #[arg(long, env = "SECRETSD_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Storage engine: redb (default) or sled, both in the data dir
+    /// Storage engine: redb (default) or sled, both in the data dir, or a postgres:// URL
     #[arg(long, env = "SECRETSD_STORE")]
     store: Option<String>,
     /// Keep everything in memory; nothing survives a restart
@@ -85,6 +85,12 @@ struct ServeArgs {
     /// The private key (PEM) of --tls-cert
     #[arg(long, env = "SECRETSD_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Audit files older than this many days are removed (0: kept however old).
+    #[arg(long, env = "SECRETSD_AUDIT_MAX_AGE_DAYS")]
+    audit_max_age_days: Option<u32>,
+    /// The oldest audit files are removed while all of them take more than this (0: no bound).
+    #[arg(long, env = "SECRETSD_AUDIT_MAX_MB")]
+    audit_max_mb: Option<u64>,
 }
 
 /// mimalloc rather than glibc's malloc: a request allocates and frees many small buffers across
@@ -106,6 +112,8 @@ fn main() -> ExitCode {
         config_file: args.config,
         account: args.account,
         log_level: args.log_level,
+        audit_max_age_days: args.audit_max_age_days,
+        audit_max_mb: args.audit_max_mb,
         master_key: std::env::var("SECRETSD_MASTER_KEY").ok(),
         auth: args.auth.map(|mode| {
             if mode == "strict" {

@@ -1,6 +1,7 @@
 //! The audit trail: one CloudTrail-shaped JSON record per API call (allowed or denied) and per
-//! rotation event, appended to `<data-dir>/audit/YYYY-MM-DD.jsonl` (one file per UTC day) and
-//! readable through `GET /_secretsd/audit?since=…`.
+//! rotation event, appended to `<data-dir>/audit/YYYY-MM-DD.jsonl` (one file per UTC day, in
+//! parts once it is large; kept up to an age and a total size, `files`) and readable through
+//! `GET /_secretsd/audit?since=…`.
 //!
 //! On a store that several nodes share, records go to its database instead (`table`), so the
 //! trail on any node shows every node's records.
@@ -10,6 +11,7 @@
 //! file every second (`sink`). Records never hold secret material (`record`).
 
 mod encode;
+mod files;
 mod read;
 mod record;
 mod sink;
@@ -20,7 +22,7 @@ mod tests;
 
 pub use record::{ApiCall, Identity, ResponseIds};
 
-use crate::config::AuditLevel;
+use crate::config::{AuditLevel, AuditRetention};
 use crate::model::secret::{RotationEvent, Secret};
 use encode::Line;
 use record::{api_record, read_only, rotation_record, Record};
@@ -46,10 +48,12 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// A trail in `table`, else under `dir/audit` (created if needed), else in memory only.
+    /// A trail in `table`, else under `dir/audit` (created if needed, its files kept within
+    /// `retention`), else in memory only.
     pub fn start(
         dir: Option<PathBuf>,
         level: AuditLevel,
+        retention: AuditRetention,
         table: Option<Arc<dyn table::AuditTable>>,
     ) -> Result<Audit, AuditError> {
         let dir = dir.filter(|_| table.is_none()).map(|d| d.join("audit"));
@@ -65,9 +69,16 @@ impl Audit {
             sink: SharedSink::default(),
             dir,
         };
-        sink::lock(&audit.sink).table = table;
+        {
+            let mut sink = sink::lock(&audit.sink);
+            sink.table = table;
+            sink.retention = retention;
+        }
         if audit.dir.is_some() || shipped {
-            tokio::spawn(sink::flush_periodically(Arc::downgrade(&audit.sink)));
+            tokio::spawn(sink::flush_periodically(
+                Arc::downgrade(&audit.sink),
+                audit.dir.clone(),
+            ));
         }
         Ok(audit)
     }

@@ -30,16 +30,12 @@ pub(super) fn since(
             .collect();
     };
     lock(sink).flush();
-    let first_day = since.get(..10).unwrap_or_default().to_string();
-    let mut days: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    days.retain(|p| {
-        p.file_stem()
-            .and_then(|s| s.to_str())
-            .is_some_and(|day| day >= first_day.as_str())
-    });
-    days.sort();
+    let first_day = since.get(..10).unwrap_or_default();
+    let days: Vec<PathBuf> = super::files::listed(dir)
+        .into_iter()
+        .filter(|f| f.day.as_str() >= first_day)
+        .map(|f| f.path)
+        .collect();
     let mut out = Vec::new();
     for day in days {
         let text = std::fs::read_to_string(&day).unwrap_or_default();

@@ -1,11 +1,14 @@
-//! Where lines go: the day's file under the data dir, buffered, written out by a flusher and
-//! synced every second; on a store several nodes share, batches in its table, one per flush;
+//! Where lines go: the day's file under the data dir (a new part once one is large), buffered,
+//! written out by a flusher and synced every second, old files removed by the retention
+//! bounds; on a store several nodes share, batches in its table, one per flush;
 //! or, without either, the latest lines in memory.
 
+use super::files;
 use super::table::AuditTable;
+use crate::config::AuditRetention;
 use std::collections::VecDeque;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -18,6 +21,9 @@ const BUFFER_BYTES: usize = 256 * 1024;
 /// What a node holds for the table while the database cannot take it; past it, new records
 /// are dropped (and counted in a warning).
 const PENDING_BYTES: usize = 64 * 1024 * 1024;
+/// How often the flusher applies the retention bounds when no new file began meanwhile (the
+/// age bound moves with the clock).
+const RETAIN_EVERY_FLUSHES: u32 = 600;
 
 /// The open day file (with a data dir) or the latest lines (without one). Shared by every clone
 /// of the trail; a request holds its lock only to copy a line into the buffer.
@@ -25,6 +31,13 @@ const PENDING_BYTES: usize = 64 * 1024 * 1024;
 pub(super) struct Sink {
     day: String,
     file: Option<std::io::BufWriter<std::fs::File>>,
+    /// The open file's part of its day, path and size so far.
+    part: u32,
+    pub(super) path: Option<PathBuf>,
+    file_bytes: u64,
+    pub(super) retention: AuditRetention,
+    /// A new file began since the flusher last applied the retention bounds.
+    began: bool,
     recent: VecDeque<String>,
     pub(super) table: Option<Arc<dyn AuditTable>>,
     pending: Pending,
@@ -95,20 +108,37 @@ impl Sink {
                 .push_back(String::from_utf8(line).unwrap_or_default());
             return;
         };
-        if self.file.is_none() || self.day != day {
+        let full = self.file_bytes >= files::part_bytes(&self.retention);
+        if self.file.is_none() || self.day != day || full {
+            let part = match (self.day == day && self.file.is_some(), full) {
+                (true, true) => self.part + 1,
+                (true, false) => self.part,
+                // A day's first file of this run goes on with the day's last part.
+                (false, _) => files::listed(dir)
+                    .into_iter()
+                    .rfind(|f| f.day == day)
+                    .map_or(0, |f| match f.bytes >= files::part_bytes(&self.retention) {
+                        true => f.part + 1,
+                        false => f.part,
+                    }),
+            };
             if let Some(mut old) = self.file.take() {
                 let _ = old.flush();
                 let _ = old.get_ref().sync_data();
             }
-            let path = dir.join(format!("{day}.jsonl"));
+            let path = dir.join(files::file_name(day, part));
             match std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&path)
             {
                 Ok(f) => {
+                    self.file_bytes = f.metadata().map_or(0, |m| m.len());
                     self.file = Some(std::io::BufWriter::with_capacity(BUFFER_BYTES, f));
                     self.day = day.to_string();
+                    self.part = part;
+                    self.path = Some(path);
+                    self.began = true;
                 }
                 Err(e) => {
                     return tracing::warn!(path = %path.display(), error = %e, "cannot open the audit file")
@@ -118,6 +148,7 @@ impl Sink {
         if let Some(file) = self.file.as_mut() {
             let _ = file.write_all(&line);
             let _ = file.write_all(b"\n");
+            self.file_bytes += line.len() as u64 + 1;
         }
     }
 
@@ -164,12 +195,15 @@ impl Sink {
 
 /// Writes the buffer out every 100 ms and syncs the file every second, until the trail is
 /// dropped (then `Drop` flushes and syncs a last time).
-pub(super) async fn flush_periodically(sink: Weak<Mutex<Sink>>) {
+pub(super) async fn flush_periodically(sink: Weak<Mutex<Sink>>, dir: Option<PathBuf>) {
     let mut ticks = 0u32;
     loop {
         tokio::time::sleep(FLUSH_EVERY).await;
         let Some(sink) = sink.upgrade() else { return };
         ticks += 1;
+        if let Some(dir) = &dir {
+            retain(&sink, dir, ticks.is_multiple_of(RETAIN_EVERY_FLUSHES)).await;
+        }
         let batch = lock(&sink).take_batch();
         if let Some((table, batch)) = batch {
             let (batch, stored) = tokio::task::spawn_blocking(move || {
@@ -198,6 +232,26 @@ pub(super) async fn flush_periodically(sink: Weak<Mutex<Sink>>) {
             let _ = tokio::task::spawn_blocking(move || file.sync_data()).await;
         }
     }
+}
+
+/// Applies the retention bounds, off the request path, when a new file began or `due`.
+async fn retain(sink: &Mutex<Sink>, dir: &Path, due: bool) {
+    let (retention, current, today) = {
+        let mut sink = lock(sink);
+        if !std::mem::take(&mut sink.began) && !due {
+            return;
+        }
+        let today = match sink.day.is_empty() {
+            true => chrono::Utc::now().format("%Y-%m-%d").to_string(),
+            false => sink.day.clone(),
+        };
+        (sink.retention, sink.path.clone(), today)
+    };
+    let dir = dir.to_path_buf();
+    let _ = tokio::task::spawn_blocking(move || {
+        files::enforce(&dir, &retention, &today, current.as_deref())
+    })
+    .await;
 }
 
 impl Drop for Sink {

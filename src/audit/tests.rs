@@ -4,7 +4,7 @@
 use super::encode::Line;
 use super::record::*;
 use super::*;
-use crate::config::AuditLevel;
+use crate::config::{AuditLevel, AuditRetention};
 use serde_json::Value;
 
 fn call<'a>(request: &'a [u8], response: &'a ResponseIds) -> ApiCall<'a> {
@@ -33,7 +33,7 @@ fn only_record(audit: &Audit) -> Value {
 
 #[test]
 fn a_pretty_printed_request_is_one_record_on_one_line() {
-    let audit = Audit::start(None, AuditLevel::All, None).unwrap();
+    let audit = Audit::start(None, AuditLevel::All, AuditRetention::default(), None).unwrap();
     let request = b"{\r\n  \"Filters\": [\n    {\"Key\": \"name\", \"Values\": [\"a\\nb\"]}\n  ],\n  \"MaxResults\": 5,\n  \"SecretString\": \"hidden\"\n}";
     audit.api_call(call(request, &ResponseIds::default()));
     let record = only_record(&audit);
@@ -46,7 +46,7 @@ fn a_pretty_printed_request_is_one_record_on_one_line() {
 
 #[test]
 fn request_values_are_dropped_and_nothing_left_is_null() {
-    let audit = Audit::start(None, AuditLevel::All, None).unwrap();
+    let audit = Audit::start(None, AuditLevel::All, AuditRetention::default(), None).unwrap();
     let request = br#"{"SecretBinary":"c2VjcmV0","RotationToken":"t","SecretString":"s3cr3t"}"#;
     audit.api_call(call(request, &ResponseIds::default()));
     let record = only_record(&audit);
@@ -67,7 +67,7 @@ fn response_identifiers_are_read_without_the_value() {
             version_id: Some("v".into()),
         }
     );
-    let audit = Audit::start(None, AuditLevel::All, None).unwrap();
+    let audit = Audit::start(None, AuditLevel::All, AuditRetention::default(), None).unwrap();
     audit.api_call(call(br#"{"SecretId":"n"}"#, &ids));
     let record = only_record(&audit);
     assert_eq!(
@@ -201,7 +201,13 @@ async fn the_nodes_batches_read_back_merged_oldest_first() {
         let first = batch[0][14..34].to_string();
         table.append(&first, &first, &batch.join("\n")).unwrap();
     }
-    let audit = Audit::start(None, AuditLevel::All, Some(table)).unwrap();
+    let audit = Audit::start(
+        None,
+        AuditLevel::All,
+        AuditRetention::default(),
+        Some(table),
+    )
+    .unwrap();
     let numbers = |records: Vec<Value>| {
         records
             .iter()
@@ -216,7 +222,13 @@ async fn the_nodes_batches_read_back_merged_oldest_first() {
 #[tokio::test]
 async fn on_a_shared_store_a_record_waits_in_the_buffer_until_a_flush_stores_it() {
     let shared = Arc::new(Batches::default());
-    let audit = Audit::start(None, AuditLevel::All, Some(shared.clone())).unwrap();
+    let audit = Audit::start(
+        None,
+        AuditLevel::All,
+        AuditRetention::default(),
+        Some(shared.clone()),
+    )
+    .unwrap();
     audit.api_call(call(b"{}", &ResponseIds::default()));
     assert!(shared.0.lock().unwrap().is_empty());
     audit.flush();
@@ -225,4 +237,55 @@ async fn on_a_shared_store_a_record_waits_in_the_buffer_until_a_flush_stores_it(
     let record: Value = serde_json::from_str(&batches[0].lines).unwrap();
     assert_eq!(record["eventName"], "ListSecrets");
     assert_eq!(batches[0].first_at, record["eventTime"].as_str().unwrap());
+}
+
+// On one thread, with no await: the flusher never runs, so the bounds apply when the test says.
+#[tokio::test]
+async fn a_large_day_is_written_in_parts_read_back_in_order_and_the_oldest_part_goes_first() {
+    let data = tempfile::tempdir().unwrap();
+    // Parts of 1 MiB (the smallest), all of them kept within 3 MiB.
+    let retention = AuditRetention {
+        max_age_days: 0,
+        max_bytes: 3 * 1024 * 1024,
+    };
+    let audit = Audit::start(Some(data.path().into()), AuditLevel::All, retention, None).unwrap();
+    let dir = data.path().join("audit");
+    let padding = "p".repeat(1000);
+    let line = |n: u32| {
+        let at = format!(
+            "2026-12-07T{:02}:{:02}:{:02}Z",
+            n / 3600,
+            n / 60 % 60,
+            n % 60
+        );
+        format!(r#"{{"eventTime":"{at}","n":{n},"pad":"{padding}"}}"#)
+    };
+    for n in 0..4200 {
+        let at = line(n)[14..34].to_string();
+        sink::lock(&audit.sink).append(Some(&dir), &at, line(n).into_bytes());
+    }
+    audit.flush();
+    let parts = files::listed(&dir);
+    assert_eq!(
+        parts.iter().map(|f| f.part).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
+    assert!(parts
+        .iter()
+        .all(|f| f.day == "2026-12-07" && f.bytes <= 1024 * 1024 + 1100));
+    let numbers = |records: Vec<Value>| -> Vec<u64> {
+        records.iter().map(|r| r["n"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(numbers(audit.since(0, 5000)), (0..4200).collect::<Vec<_>>());
+
+    let current = sink::lock(&audit.sink).path.clone();
+    let removed = files::enforce(&dir, &retention, "2026-12-07", current.as_deref());
+    assert_eq!(removed, [parts[0].path.clone(), parts[1].path.clone()]);
+    let kept = files::listed(&dir);
+    assert!(kept.iter().map(|f| f.bytes).sum::<u64>() <= retention.max_bytes);
+    // The reader starts where the oldest kept part does, and misses nothing after it.
+    let read = numbers(audit.since(0, 5000));
+    let first = read[0];
+    assert_eq!(read, (first..4200).collect::<Vec<_>>());
+    assert!(first > 1500, "the first two parts are gone");
 }

@@ -118,7 +118,12 @@ impl Server {
         let audit_table = store.audit_table();
         let ctx = Arc::new(Ctx {
             store,
-            audit: crate::audit::Audit::start(audit_dir, config.audit, audit_table)?,
+            audit: crate::audit::Audit::start(
+                audit_dir,
+                config.audit,
+                config.audit_retention,
+                audit_table,
+            )?,
             clock,
             credentials: Credentials::new(config.auth, &config.account, &config.principals),
             functions: config.functions.clone(),
