@@ -282,6 +282,62 @@ async fn name_filtered_listing_pages_in_every_order() {
     assert_eq!(names(only_slash).await, ["app/c", "app/a"]);
 }
 
+/// A name filter that matches more secrets than a page may examine is read in the listing's
+/// order, a budget at a time, never gathered whole to be sorted: under a date order with a
+/// sparse second filter, pages end early with a NextToken, and every order finds every match.
+#[tokio::test]
+async fn a_broad_name_filter_pages_with_bounded_work() {
+    let server = start().await;
+    let sm = client(&server);
+    sm.create_secret()
+        .name("a/before")
+        .secret_string("x")
+        .send()
+        .await
+        .unwrap();
+    for i in 0..2500 {
+        let mut create = sm
+            .create_secret()
+            .name(format!("big/{i:04}"))
+            .secret_string("x");
+        if i % 1000 == 999 {
+            create = create.tags(Tag::builder().key("rare").value("yes").build());
+        }
+        create.send().await.unwrap();
+        if i % 100 == 0 {
+            server.clock().advance_millis(1000);
+        }
+    }
+    sm.create_secret()
+        .name("zz/after")
+        .secret_string("x")
+        .send()
+        .await
+        .unwrap();
+    let big = filter(FilterNameStringType::Name, &["big/"]);
+    let rare = sm
+        .list_secrets()
+        .filters(big.clone())
+        .filters(filter(FilterNameStringType::TagKey, &["rare"]));
+    let first = rare.clone().send().await.unwrap();
+    assert!(first.secret_list().len() <= 1);
+    assert!(
+        first.next_token().is_some(),
+        "the scan budget ends the first page early"
+    );
+    assert_eq!(names(rare).await, ["big/0999", "big/1999"]);
+    let every: Vec<String> = (0..2500).map(|i| format!("big/{i:04}")).collect();
+    let listing = || sm.list_secrets().max_results(100).filters(big.clone());
+    assert_eq!(names(listing()).await, every);
+    assert_eq!(names(listing().sort_by(SortByType::Name)).await, every);
+    let mut descending = every.clone();
+    descending.reverse();
+    assert_eq!(
+        names(listing().sort_order(SortOrderType::Desc)).await,
+        descending
+    );
+}
+
 /// A filter that skips most secrets ends a page early (even empty) with a NextToken, so one
 /// request never reads the whole partition; following the tokens finds every match once.
 #[tokio::test]

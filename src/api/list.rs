@@ -207,97 +207,137 @@ fn read_page(
             && (include_deleted || secret.deleted_ms.is_none())
             && filter::matches_all(filters, secret)
     };
+    let order = sort.order();
+    if let Some(prefixes) = name_prefixes(filters) {
+        // A name filter narrows the candidates to a few name ranges: when they are small, read
+        // only those and put them in the listing's order.
+        if let Some(all) = within_budget(ctx, caller, &prefixes, order, &wanted)? {
+            return Ok(sorted_page(all, after, descending, page_size));
+        }
+        // Large ones are read in the listing's order, a budget at a time; in name order the
+        // scan starts at the first range.
+        if sort == SortBy::Name && !descending {
+            let first = prefixes.iter().min().expect("a name filter has values");
+            let start = match after {
+                Some(a) if a.name.as_str() >= first.as_str() => Start::After(a),
+                _ => Start::AtName(first),
+            };
+            return scan_page(ctx, caller, order, start, false, &wanted, page_size);
+        }
+    }
+    let start = after.map_or(Start::Beginning, Start::After);
+    scan_page(ctx, caller, order, start, descending, &wanted, page_size)
+}
+
+/// A page read in the listing's order from `start`, examining at most `SCAN_BUDGET` secrets.
+fn scan_page(
+    ctx: &Ctx,
+    caller: &Call<'_>,
+    order: ListOrder,
+    start: Start<'_>,
+    descending: bool,
+    wanted: &dyn Fn(&Secret) -> bool,
+    page_size: usize,
+) -> ApiResult<Page> {
     let mut page: Vec<(Cursor, Secret)> = Vec::with_capacity(page_size);
     let mut resume: Option<Cursor> = None;
     let mut last_examined: Option<Cursor> = None;
-    let prefixes = name_prefixes(filters);
-    let order = sort.order();
-    match prefixes {
-        None => {
-            let start = after.map_or(Start::Beginning, Start::After);
-            let scan = ctx
-                .store
-                .scan(&caller.account, &caller.region, order, start, descending);
-            for (examined, item) in scan.enumerate() {
-                let (cursor, secret) = item?;
-                if examined == SCAN_BUDGET {
-                    resume = Some(last_examined.unwrap_or(cursor));
-                    break;
-                }
-                if !wanted(&secret) {
-                    last_examined = Some(cursor);
-                    continue;
-                }
-                if page.len() == page_size {
-                    resume = page.last().map(|(c, _): &(Cursor, Secret)| c.clone());
-                    break;
-                }
-                last_examined = Some(cursor.clone());
-                page.push((cursor, secret));
-            }
+    let scan = ctx
+        .store
+        .scan(&caller.account, &caller.region, order, start, descending);
+    for (examined, item) in scan.enumerate() {
+        let (cursor, secret) = item?;
+        if examined == SCAN_BUDGET {
+            resume = Some(last_examined.unwrap_or(cursor));
+            break;
         }
-        Some(prefixes) => {
-            // A name filter narrows the candidates to a few name ranges: read only those, then
-            // put them in the listing's order.
-            let mut all: Vec<(Cursor, Secret)> = Vec::new();
-            let mut collect = |scan: Box<dyn Iterator<Item = ApiResult<(Cursor, Secret)>> + '_>,
-                               prefix: &str|
-             -> ApiResult<()> {
-                for item in scan {
-                    let (_, secret) = item?;
-                    if !secret.name.starts_with(prefix) {
-                        break;
-                    }
-                    if wanted(&secret) {
-                        let cursor = Cursor {
-                            date_ms: order.date_of(&secret),
-                            name: secret.name.clone(),
-                        };
-                        all.push((cursor, secret));
-                    }
-                }
-                Ok(())
-            };
-            for prefix in prefixes {
-                let scan = ctx.store.scan(
-                    &caller.account,
-                    &caller.region,
-                    ListOrder::Name,
-                    Start::AtName(&prefix),
-                    false,
-                );
-                collect(scan, &prefix)?;
-            }
-            let key = |c: &Cursor| (c.date_ms, c.name.clone());
-            all.sort_by_key(|(cursor, _)| key(cursor));
-            all.dedup_by(|a, b| a.1.name == b.1.name);
-            if descending {
-                all.reverse();
-            }
-            let start = match after {
-                Some(a) => all
-                    .iter()
-                    .position(|(cur, _)| {
-                        if descending {
-                            key(cur) < key(a)
-                        } else {
-                            key(cur) > key(a)
-                        }
-                    })
-                    .unwrap_or(all.len()),
-                None => 0,
-            };
-            let more = all.len() > start + page_size;
-            page = all.into_iter().skip(start).take(page_size).collect();
-            if more {
-                resume = page.last().map(|(c, _)| c.clone());
-            }
+        if !wanted(&secret) {
+            last_examined = Some(cursor);
+            continue;
         }
+        if page.len() == page_size {
+            resume = page.last().map(|(c, _): &(Cursor, Secret)| c.clone());
+            break;
+        }
+        last_examined = Some(cursor.clone());
+        page.push((cursor, secret));
     }
     Ok(Page {
         secrets: page,
         resume,
     })
+}
+
+/// The wanted secrets whose names start with one of `prefixes`, if those ranges hold at most
+/// `SCAN_BUDGET` secrets in all (`None`: they hold more, and are not read further).
+fn within_budget(
+    ctx: &Ctx,
+    caller: &Call<'_>,
+    prefixes: &[String],
+    order: ListOrder,
+    wanted: &dyn Fn(&Secret) -> bool,
+) -> ApiResult<Option<Vec<(Cursor, Secret)>>> {
+    let mut all: Vec<(Cursor, Secret)> = Vec::new();
+    let mut examined = 0;
+    for prefix in prefixes {
+        let scan = ctx.store.scan(
+            &caller.account,
+            &caller.region,
+            ListOrder::Name,
+            Start::AtName(prefix),
+            false,
+        );
+        for item in scan {
+            let (_, secret) = item?;
+            if !secret.name.starts_with(prefix.as_str()) {
+                break;
+            }
+            examined += 1;
+            if examined > SCAN_BUDGET {
+                return Ok(None);
+            }
+            if wanted(&secret) {
+                let cursor = Cursor {
+                    date_ms: order.date_of(&secret),
+                    name: secret.name.clone(),
+                };
+                all.push((cursor, secret));
+            }
+        }
+    }
+    Ok(Some(all))
+}
+
+/// The page after `after` of `all`, put in the listing's order (by date, then name; by name
+/// alone, the date being equal).
+fn sorted_page(
+    mut all: Vec<(Cursor, Secret)>,
+    after: Option<&Cursor>,
+    descending: bool,
+    page_size: usize,
+) -> Page {
+    let key = |c: &Cursor| (c.date_ms, c.name.clone());
+    all.sort_by_key(|(cursor, _)| key(cursor));
+    all.dedup_by(|a, b| a.1.name == b.1.name);
+    if descending {
+        all.reverse();
+    }
+    let start = match after {
+        Some(a) => all
+            .iter()
+            .position(|(cur, _)| match descending {
+                true => key(cur) < key(a),
+                false => key(cur) > key(a),
+            })
+            .unwrap_or(all.len()),
+        None => 0,
+    };
+    let more = all.len() > start + page_size;
+    let secrets: Vec<_> = all.into_iter().skip(start).take(page_size).collect();
+    let resume = more
+        .then(|| secrets.last().map(|(c, _)| c.clone()))
+        .flatten();
+    Page { secrets, resume }
 }
 
 /// The name prefixes a listing is confined to: those of a `name` filter without negated values
