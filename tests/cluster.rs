@@ -463,3 +463,49 @@ async fn the_audit_trail_on_any_node_shows_every_node_s_calls() {
         assert_eq!(calls, expected, "each call once, oldest first");
     }
 }
+
+/// Every node removes audit batches past the age bound (30 days by default), at start and
+/// then every minute; newer ones stay.
+#[tokio::test]
+async fn audit_batches_past_the_age_bound_are_removed() {
+    let db = database();
+    let a = node(&db).await;
+    client(&a)
+        .create_secret()
+        .name("audit/kept")
+        .secret_string("v")
+        .send()
+        .await
+        .unwrap();
+    let EngineKind::Postgres(url) = &db else {
+        unreachable!()
+    };
+    sql_on(
+        url.clone(),
+        "INSERT INTO secretsd_audit (first_at, last_at, lines) \
+         VALUES ('2000-01-01T00:00:00Z', '2000-01-01T00:00:01Z', '\\x00')"
+            .into(),
+    )
+    .unwrap();
+    let old_one_left = || {
+        sql_on(
+            url.clone(),
+            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM secretsd_audit WHERE last_at < '2001') \
+             THEN RAISE EXCEPTION 'an old batch is left'; END IF; END $$"
+                .into(),
+        )
+        .is_err()
+    };
+    assert!(old_one_left());
+    // A node that starts now applies the bound within its first flushes.
+    let b = node(&db).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while old_one_left() {
+        assert!(std::time::Instant::now() < deadline, "the old batch stays");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        audited_calls(&b).await,
+        [("CreateSecret".to_string(), "audit/kept".to_string())]
+    );
+}

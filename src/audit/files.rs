@@ -65,6 +65,17 @@ pub(super) fn part_bytes(retention: &AuditRetention) -> u64 {
     }
 }
 
+/// The first day the age bound keeps (`None`: no bound), `today` being kept whatever the bound.
+pub(super) fn oldest_kept_day(retention: &AuditRetention, today: &str) -> Option<String> {
+    if retention.max_age_days == 0 {
+        return None;
+    }
+    chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d")
+        .ok()?
+        .checked_sub_days(chrono::Days::new(u64::from(retention.max_age_days) - 1))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+}
+
 /// Removes the files older than the age bound (by their day, against `today`), then the oldest
 /// while all of them take more than the size bound; never `current`, the one being written.
 /// Returns what it removed.
@@ -74,14 +85,7 @@ pub(super) fn enforce(
     today: &str,
     current: Option<&Path>,
 ) -> Vec<PathBuf> {
-    let oldest_kept = (retention.max_age_days > 0)
-        .then(|| {
-            chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d")
-                .ok()?
-                .checked_sub_days(chrono::Days::new(u64::from(retention.max_age_days) - 1))
-                .map(|d| d.format("%Y-%m-%d").to_string())
-        })
-        .flatten();
+    let oldest_kept = oldest_kept_day(retention, today);
     let files = listed(dir);
     let mut total: u64 = files.iter().map(|f| f.bytes).sum();
     let mut removed = Vec::new();

@@ -22,7 +22,7 @@ const BUFFER_BYTES: usize = 256 * 1024;
 /// are dropped (and counted in a warning).
 const PENDING_BYTES: usize = 64 * 1024 * 1024;
 /// How often the flusher applies the retention bounds when no new file began meanwhile (the
-/// age bound moves with the clock).
+/// age bound moves with the clock); also at its first flush.
 const RETAIN_EVERY_FLUSHES: u32 = 600;
 
 /// The open day file (with a data dir) or the latest lines (without one). Shared by every clone
@@ -201,8 +201,11 @@ pub(super) async fn flush_periodically(sink: Weak<Mutex<Sink>>, dir: Option<Path
         tokio::time::sleep(FLUSH_EVERY).await;
         let Some(sink) = sink.upgrade() else { return };
         ticks += 1;
-        if let Some(dir) = &dir {
-            retain(&sink, dir, ticks.is_multiple_of(RETAIN_EVERY_FLUSHES)).await;
+        let due = ticks == 1 || ticks.is_multiple_of(RETAIN_EVERY_FLUSHES);
+        match &dir {
+            Some(dir) => retain(&sink, dir, due).await,
+            None if due => retain_in_table(&sink).await,
+            None => {}
         }
         let batch = lock(&sink).take_batch();
         if let Some((table, batch)) = batch {
@@ -252,6 +255,25 @@ async fn retain(sink: &Mutex<Sink>, dir: &Path, due: bool) {
         files::enforce(&dir, &retention, &today, current.as_deref())
     })
     .await;
+}
+
+/// Applies the age bound to the table (every node does; the removals are the same). Its size
+/// is not bounded: the database's own monitoring sees it.
+async fn retain_in_table(sink: &Mutex<Sink>) {
+    let (table, retention) = {
+        let sink = lock(sink);
+        (sink.table.clone(), sink.retention)
+    };
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let (Some(table), Some(day)) = (table, files::oldest_kept_day(&retention, &today)) else {
+        return;
+    };
+    // A prefix of every time of that day (with or without fractions), and above the day before.
+    let before = format!("{day}T00:00:00");
+    let removed = tokio::task::spawn_blocking(move || table.remove_older_than(&before)).await;
+    if let Ok(Err(e)) = removed {
+        tracing::warn!(error = %e, "cannot remove old audit records from the database");
+    }
 }
 
 impl Drop for Sink {

@@ -18,4 +18,7 @@ pub trait AuditTable: Send + Sync {
     /// Up to `limit` batches after batch `after` that may hold records at or after `since`
     /// (RFC 3339), in the order they were stored. Blocks.
     fn batches(&self, since: &str, after: i64, limit: usize) -> Result<Vec<Batch>, String>;
+
+    /// Removes the batches whose newest record is older than `before` (RFC 3339). Blocks.
+    fn remove_older_than(&self, before: &str) -> Result<u64, String>;
 }

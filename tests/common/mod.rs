@@ -116,6 +116,11 @@ pub fn admin_sql(sql: String) -> Result<(), tokio_postgres::Error> {
         var("SECRETSD_TEST_PG_PASSWORD"),
         var("SECRETSD_TEST_PG_PORT")
     );
+    sql_on(url, sql)
+}
+
+/// Runs `sql` on the database at `url`, on a thread of its own.
+pub fn sql_on(url: String, sql: String) -> Result<(), tokio_postgres::Error> {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

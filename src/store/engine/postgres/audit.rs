@@ -14,6 +14,9 @@ const BATCHES: &str = "SELECT id, first_at, lines FROM secretsd_audit \
      WHERE id > $2 AND id >= (SELECT coalesce(min(id), 9223372036854775807) FROM secretsd_audit \
      WHERE last_at >= $1) ORDER BY id LIMIT $3";
 
+/// Through the index on `last_at`.
+const REMOVE_OLDER: &str = "DELETE FROM secretsd_audit WHERE last_at < $1";
+
 pub struct PgAuditTable {
     pub pool: Pool,
     pub handle: Handle,
@@ -63,6 +66,23 @@ impl AuditTable for PgAuditTable {
                     })
                 })
                 .collect()
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    fn remove_older_than(&self, before: &str) -> Result<u64, String> {
+        let pool = self.pool.clone();
+        let before = before.to_string();
+        block(&self.handle, async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let statement = client
+                .prepare_cached(REMOVE_OLDER)
+                .await
+                .map_err(db_error)?;
+            client
+                .execute(&statement, &[&before])
+                .await
+                .map_err(db_error)
         })
         .map_err(|e| e.to_string())
     }
