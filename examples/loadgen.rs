@@ -6,6 +6,10 @@
 //! writes to a random one of them (AWS keeps at most 100 versions of a secret a day, so durable
 //! writes are spread over many secrets, as a real workload is). `--url` may list several
 //! servers, comma-separated (nodes of one cluster): connections are spread over them in turn.
+//! `--replay` (get and put): every request is signed before the clock starts and written as
+//! bytes on one thread, so the generator costs less per request than the server it measures
+//! (it prints its own CPU time per request, `client_cpu_us`); a put's requests are a pool of
+//! distinct tokens, one per request.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -22,6 +26,7 @@ struct Args {
     seconds: u64,
     access_key: String,
     secret_key: String,
+    replay: bool,
 }
 
 fn parse_args() -> Args {
@@ -33,9 +38,14 @@ fn parse_args() -> Args {
         seconds: 10,
         access_key: "test".into(),
         secret_key: "test".into(),
+        replay: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--replay" {
+            args.replay = true;
+            continue;
+        }
         let value = it.next().unwrap_or_default();
         match flag.as_str() {
             "--url" => args.url = value,
@@ -230,22 +240,188 @@ async fn worker(args: std::sync::Arc<Args>, deadline: Instant, index: usize) -> 
     (latencies, errors)
 }
 
-#[tokio::main]
-async fn main() {
-    let args = std::sync::Arc::new(parse_args());
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..args.connections)
-        .map(|i| tokio::spawn(worker(args.clone(), deadline, i)))
-        .collect();
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        let (latencies, errs) = task.await.expect("worker");
-        all.extend(latencies);
-        errors += errs;
+/// CPU time this process has used so far (user and system), in µs.
+fn cpu_micros() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage fills `usage` when it returns 0.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+        return 0;
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    // SAFETY: it returned 0.
+    let usage = unsafe { usage.assume_init() };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    micros(usage.ru_utime) + micros(usage.ru_stime)
+}
+
+/// A request as the bytes on the wire, signed now.
+fn wire_request(args: &Args, authority: &str, target: &str, body: Vec<u8>) -> Vec<u8> {
+    let request = signed_request(args, authority, target, body);
+    let mut out = b"POST / HTTP/1.1\r\n".to_vec();
+    for (name, value) in request.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let body = futures_util::FutureExt::now_or_never(request.into_body().collect())
+        .expect("a full body is ready")
+        .expect("infallible")
+        .to_bytes();
+    out.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length from `stream` into `buf`; returns its
+/// status. `buf` keeps what follows it.
+async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).ok()?;
+            let status: u16 = head.get(9..12)?.parse().ok()?;
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            let total = end + 4 + length;
+            while buf.len() < total {
+                let mut chunk = [0u8; 16 * 1024];
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            buf.drain(..total);
+            return Some(status);
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// One connection replaying `requests` (in turn, from the first) until the deadline.
+async fn replayer(authority: String, requests: Vec<Vec<u8>>, deadline: Instant) -> (Vec<u32>, u64) {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(&authority)
+        .await
+        .expect("connect");
+    stream.set_nodelay(true).ok();
+    let mut latencies = Vec::with_capacity(200_000);
+    let mut errors = 0;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    for request in requests.iter().cycle() {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let started = Instant::now();
+        if stream.write_all(request).await.is_err() {
+            errors += 1;
+            break;
+        }
+        match read_response(&mut stream, &mut buf).await {
+            Some(status) => {
+                latencies.push(started.elapsed().as_micros() as u32);
+                if !(200..300).contains(&status) {
+                    errors += 1;
+                }
+            }
+            None => {
+                errors += 1;
+                break;
+            }
+        }
+    }
+    (latencies, errors)
+}
+
+/// `--replay`: signs every request first, then replays them on one thread.
+fn run_replay(args: &Args) -> (Vec<u32>, u64, f64, u64) {
+    let urls: Vec<&str> = args.url.split(',').collect();
+    // A put per request, none twice: enough for more than the server can take in the run.
+    let per_connection = match args.op.as_str() {
+        "put" => (40_000 * args.seconds as usize / args.connections).max(1),
+        _ => 1,
+    };
+    let plans: Vec<(String, Vec<Vec<u8>>)> = (0..args.connections)
+        .map(|i| {
+            let authority = urls[i % urls.len()]
+                .trim_start_matches("http://")
+                .to_string();
+            let requests = (0..per_connection)
+                .map(|n| {
+                    let (target, body) = body_for(&args.op, n, args.secrets);
+                    wire_request(args, &authority, &target, body)
+                })
+                .collect();
+            (authority, requests)
+        })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let cpu = cpu_micros();
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(args.seconds);
+        let tasks: Vec<_> = plans
+            .into_iter()
+            .map(|(authority, requests)| tokio::spawn(replayer(authority, requests, deadline)))
+            .collect();
+        let mut all = Vec::new();
+        let mut errors = 0;
+        for task in tasks {
+            let (latencies, errs) = task.await.expect("replayer");
+            all.extend(latencies);
+            errors += errs;
+        }
+        (
+            all,
+            errors,
+            started.elapsed().as_secs_f64(),
+            cpu_micros() - cpu,
+        )
+    })
+}
+
+fn main() {
+    let args = std::sync::Arc::new(parse_args());
+    let (mut all, errors, elapsed, cpu) = if args.replay {
+        run_replay(&args)
+    } else {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        runtime.block_on(async {
+            let cpu = cpu_micros();
+            let deadline = Instant::now() + Duration::from_secs(args.seconds);
+            let started = Instant::now();
+            let tasks: Vec<_> = (0..args.connections)
+                .map(|i| tokio::spawn(worker(args.clone(), deadline, i)))
+                .collect();
+            let mut all = Vec::new();
+            let mut errors = 0;
+            for task in tasks {
+                let (latencies, errs) = task.await.expect("worker");
+                all.extend(latencies);
+                errors += errs;
+            }
+            (
+                all,
+                errors,
+                started.elapsed().as_secs_f64(),
+                cpu_micros() - cpu,
+            )
+        })
+    };
     all.sort_unstable();
     let pct = |p: f64| {
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
@@ -262,6 +438,7 @@ async fn main() {
             "rps": (all.len() as f64 / elapsed).round(),
             "p50_us": pct(0.50),
             "p99_us": pct(0.99),
+            "client_cpu_us": (cpu as f64 / all.len().max(1) as f64 * 10.0).round() / 10.0,
         })
     );
 }
