@@ -370,28 +370,35 @@ fn run_replay(args: &Args) -> (Vec<u32>, u64, f64, u64) {
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime.block_on(async {
-        let cpu = cpu_micros();
-        let started = Instant::now();
-        let deadline = started + Duration::from_secs(args.seconds);
-        let tasks: Vec<_> = plans
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    runtime.block_on(measured(|| {
+        plans
             .into_iter()
             .map(|(authority, requests)| tokio::spawn(replayer(authority, requests, deadline)))
-            .collect();
-        let mut all = Vec::new();
-        let mut errors = 0;
-        for task in tasks {
-            let (latencies, errs) = task.await.expect("replayer");
-            all.extend(latencies);
-            errors += errs;
-        }
-        (
-            all,
-            errors,
-            started.elapsed().as_secs_f64(),
-            cpu_micros() - cpu,
-        )
-    })
+            .collect()
+    }))
+}
+
+/// Starts the connections' tasks and waits for their end: what they measured, how long it took
+/// and the CPU this process used meanwhile.
+async fn measured(
+    start: impl FnOnce() -> Vec<tokio::task::JoinHandle<(Vec<u32>, u64)>>,
+) -> (Vec<u32>, u64, f64, u64) {
+    let cpu = cpu_micros();
+    let started = Instant::now();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for task in start() {
+        let (latencies, errs) = task.await.expect("a connection's task");
+        all.extend(latencies);
+        errors += errs;
+    }
+    (
+        all,
+        errors,
+        started.elapsed().as_secs_f64(),
+        cpu_micros() - cpu,
+    )
 }
 
 fn main() {
@@ -400,27 +407,12 @@ fn main() {
         run_replay(&args)
     } else {
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-        runtime.block_on(async {
-            let cpu = cpu_micros();
-            let deadline = Instant::now() + Duration::from_secs(args.seconds);
-            let started = Instant::now();
-            let tasks: Vec<_> = (0..args.connections)
+        let deadline = Instant::now() + Duration::from_secs(args.seconds);
+        runtime.block_on(measured(|| {
+            (0..args.connections)
                 .map(|i| tokio::spawn(worker(args.clone(), deadline, i)))
-                .collect();
-            let mut all = Vec::new();
-            let mut errors = 0;
-            for task in tasks {
-                let (latencies, errs) = task.await.expect("worker");
-                all.extend(latencies);
-                errors += errs;
-            }
-            (
-                all,
-                errors,
-                started.elapsed().as_secs_f64(),
-                cpu_micros() - cpu,
-            )
-        })
+                .collect()
+        }))
     };
     all.sort_unstable();
     let pct = |p: f64| {
