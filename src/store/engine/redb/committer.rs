@@ -165,6 +165,9 @@ impl Committer {
                 Message::Change { ops, done } => Change { ops, done },
                 Message::Serving => {
                     self.apply_overlay();
+                    if self.failed {
+                        self.reopen();
+                    }
                     continue;
                 }
             };

@@ -154,6 +154,11 @@ impl Engine for Redb {
     }
 
     fn degraded(&self) -> Option<String> {
+        if !self.latest.is_open() {
+            return Some(
+                "the data file failed and is being opened again: nothing is served".into(),
+            );
+        }
         self.space
             .as_ref()
             .filter(|space| space.is_short())

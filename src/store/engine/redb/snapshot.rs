@@ -87,6 +87,15 @@ impl Latest {
         db
     }
 
+    /// Whether reads can begin: false while the data file is opened again (or failed to be).
+    pub fn is_open(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .db
+            .is_some()
+    }
+
     #[cfg(test)]
     pub fn database(&self) -> Option<Arc<Database>> {
         self.0.lock().unwrap().db.clone()
